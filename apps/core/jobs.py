@@ -1,0 +1,114 @@
+"""Job kinds: what a tracked job runs, on which queue, with which parameters.
+
+A later app adds a kind with one decorator:
+
+    @register_job_kind("training.train", queue="gpu", params=TrainParams)
+    def train(ctx: JobContext) -> dict: ...
+
+The handler reports progress through ctx, which also keeps the heartbeat the reaper watches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import serializers
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler when its job was cancelled or reaped meanwhile."""
+
+
+class JobContext:
+    def __init__(self, job_id: int, params: dict[str, Any]) -> None:
+        self.job_id = job_id
+        self.params = params
+        self.cancelled = False
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        from apps.core.services.jobs import job_report_progress
+
+        if not job_report_progress(job_id=self.job_id, fraction=fraction, message=message):
+            self.cancelled = True
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        if self.cancelled:
+            raise JobCancelled(f"job {self.job_id} is no longer running")
+
+
+Handler = Callable[[JobContext], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    handler: Handler
+    queue: str
+    params: type[serializers.Serializer] | None
+    user_launchable: bool
+    description: str
+
+
+_REGISTRY: dict[str, JobKind] = {}
+
+
+def register_job_kind(
+    name: str,
+    *,
+    queue: str = "default",
+    params: type[serializers.Serializer] | None = None,
+    user_launchable: bool = False,
+) -> Callable[[Handler], Handler]:
+    def decorator(handler: Handler) -> Handler:
+        _REGISTRY[name] = JobKind(
+            name=name,
+            handler=handler,
+            queue=queue,
+            params=params,
+            user_launchable=user_launchable,
+            description=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else "",
+        )
+        return handler
+
+    return decorator
+
+
+def get_job_kind(name: str) -> JobKind | None:
+    return _REGISTRY.get(name)
+
+
+def job_kinds(*, user_launchable: bool | None = None) -> list[JobKind]:
+    kinds = sorted(_REGISTRY.values(), key=lambda k: k.name)
+    if user_launchable is None:
+        return kinds
+    return [k for k in kinds if k.user_launchable == user_launchable]
+
+
+class DiagnosticParams(serializers.Serializer):
+    seconds = serializers.FloatField(min_value=0, max_value=3600, default=1.0)
+    steps = serializers.IntegerField(min_value=1, max_value=1000, default=5)
+    fail = serializers.BooleanField(default=False, help_text="End with an error, to test alerts.")
+
+
+def _diagnostic(ctx: JobContext) -> dict[str, Any]:
+    """Checks that a worker picks up work on a queue and reports progress."""
+    import platform
+    import socket
+
+    seconds, steps = ctx.params["seconds"], ctx.params["steps"]
+    for step in range(steps):
+        time.sleep(seconds / steps)
+        ctx.progress((step + 1) / steps, f"step {step + 1}/{steps}")
+    if ctx.params["fail"]:
+        raise RuntimeError("diagnostic job asked to fail")
+    return {"host": socket.gethostname(), "python": platform.python_version()}
+
+
+for _queue in ("default", "gpu"):
+    register_job_kind(
+        f"core.diagnostic.{_queue}", queue=_queue, params=DiagnosticParams, user_launchable=True
+    )(_diagnostic)

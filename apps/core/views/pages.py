@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.core import selectors
+from apps.core.models.jobs import ACTIVE_STATUSES
+
+SECTIONS = {
+    "datasets": ("Datasets", "Versioned, validated training data will be listed here."),
+    "experiments": ("Experiments", "Training jobs, sweeps and runs will be listed here."),
+    "models": ("Models", "Registered models, versions and promotion requests will live here."),
+    "deployments": ("Deployments", "Deployments, revisions and traffic will be shown here."),
+    "monitoring": ("Monitoring", "Drift reports and alerts will be shown here."),
+}
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    memberships = selectors.user_memberships(user=request.user)
+    jobs = selectors.job_list(user=request.user)[:10]
+    events = selectors.audit_event_list(user=request.user)[:10]
+    return render(
+        request,
+        "core/dashboard.html",
+        {"memberships": memberships, "jobs": jobs, "events": events},
+    )
+
+
+@login_required
+def jobs_partial(request: HttpRequest) -> HttpResponse:
+    jobs = list(selectors.job_list(user=request.user)[:10])
+    active = any(job.status in ACTIVE_STATUSES for job in jobs)
+    return render(request, "core/partials/jobs.html", {"jobs": jobs, "poll": active})
+
+
+@login_required
+def section(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in SECTIONS:
+        raise Http404(name)
+    title, blurb = SECTIONS[name]
+    return render(request, "core/section.html", {"title": title, "blurb": blurb})
