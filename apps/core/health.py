@@ -20,7 +20,7 @@ def check_database() -> None:
 def check_broker() -> None:
     from portal.celery import app
 
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         if settings.CELERY_BROKER_URL.startswith("filesystem"):
             folder = settings.BROKER_DIR / "queue"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -10,6 +11,7 @@ from apps.core.permissions import visible_projects
 User = get_user_model()
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ProjectField(serializers.SlugRelatedField):
     """A project slug in a request body; projects the caller cannot see do not exist."""
 

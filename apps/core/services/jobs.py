@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -199,7 +199,6 @@ def job_run(*, job_id: int, worker: str) -> str | None:
     finally:
         beat.stopped.set()
         beat.join(timeout=5)
-        close_old_connections()
     _finish(job_id, JobStatus.SUCCEEDED, result=result)
     return JobStatus.SUCCEEDED
 

@@ -5,9 +5,18 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "healthz", timeout=0.5) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
 
 
 class Command(BaseCommand):
@@ -32,20 +41,6 @@ class Command(BaseCommand):
             "--loglevel", settings.LOG_LEVEL.lower(),
             "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
         ]  # fmt: skip
-        # Own process groups: Ctrl-C reaches only this supervisor, which then stops each
-        # child in order, so neither is left behind half-shut.
-        procs = {
-            name: subprocess.Popen(cmd, start_new_session=True)
-            for name, cmd in (("web", web), ("worker", worker))
-        }
-        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"  # noqa: S104
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\n  MLOps Portal is starting at {url}\n"
-                f"  Sign in as {settings.DEMO_USERNAME} / {settings.DEMO_PASSWORD}\n"
-                "  Press Ctrl-C to stop.\n"
-            )
-        )
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
@@ -54,8 +49,29 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        # Own process groups: Ctrl-C reaches only this supervisor, which then stops each
+        # child in order, so neither is left behind half-shut.
+        procs = {
+            name: subprocess.Popen(cmd, start_new_session=True)
+            for name, cmd in (("web", web), ("worker", worker))
+        }
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"  # noqa: S104
+        self.stdout.write(f"starting web and worker for {url} ...")
+        announced = False
         exit_code = 0
+        started = time.monotonic()
         while not stopping:
+            if not announced and _healthy(url):
+                announced = True
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"\n  MLOps Portal is ready at {url}"
+                        f"  (up in {time.monotonic() - started:.1f}s)\n"
+                        f"  Sign in as {settings.DEMO_USERNAME} / {settings.DEMO_PASSWORD}\n"
+                        f"  API docs: {url}api/docs/\n"
+                        "  Press Ctrl-C to stop.\n"
+                    )
+                )
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     self.stderr.write(f"{name} exited with {proc.returncode}; stopping")

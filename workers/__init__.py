@@ -1,0 +1,1 @@
+"""Compute that runs inside Celery workers (training, drift), free of Django where it can be."""
