@@ -9,3 +9,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.core.urls")),
 ]
+
+handler404 = "apps.core.api.exceptions.json_not_found"
+handler500 = "apps.core.api.exceptions.json_server_error"

@@ -15,12 +15,18 @@ def project_list(*, user: AbstractBaseUser) -> QuerySet[Project]:
 
 def membership_list(*, project: Project) -> QuerySet[Membership]:
     return (
-        Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+        Membership.objects.filter(project=project)
+        .select_related("user", "project")
+        .order_by("user__username")
     )
 
 
 def user_memberships(*, user: AbstractBaseUser) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("project").order_by("project__slug")
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("project", "user")
+        .order_by("project__slug")
+    )
 
 
 def audit_event_list(*, user: AbstractBaseUser) -> QuerySet[AuditEvent]:

@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
+from django_filters.fields import IsoDateTimeField
 
 from apps.core.models import AuditEvent, Job
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    def to_python(self, value: str | None) -> datetime | None:
+        parsed = super().to_python(value)
+        # Any valid ISO offset is accepted, but PostgreSQL only takes offsets up to ±15:59:
+        # compare in UTC.
+        return parsed.astimezone(UTC) if parsed else parsed
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -14,8 +29,8 @@ class AuditEventFilter(django_filters.FilterSet):
     )
     object_type = django_filters.CharFilter(help_text="e.g. core.project")
     object_id = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
     class Meta:
         model = AuditEvent
