@@ -58,3 +58,35 @@ def test_sign_in_walk_the_navigation_and_sign_out(world, live_server, page, tmp_
     expect(page).to_have_url(re.compile(r"/login/$"))
     page.goto(live_server.url + "/audit/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/audit/$"))
+
+
+def test_admin_manages_members_and_checks_a_worker_queue(world, live_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from apps.core.models import Membership
+
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.get_by_role("link", name="Alpha").click()
+    expect(page.locator("h1")).to_contain_text("Alpha")
+
+    page.fill("input[name=username]", "eve")
+    page.select_option("select[name=role]:not([aria-label])", "contributor")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator(".flash")).to_contain_text("Added eve")
+    row = page.locator("#members tr[data-username=eve]")
+    expect(row.get_by_label("Role of eve")).to_have_value("contributor")
+
+    row.get_by_label("Role of eve").select_option("reviewer")  # submits on change
+    expect(page.locator(".flash")).to_contain_text("eve is now reviewer")
+    assert Membership.objects.get(project=world.alpha, user__username="eve").role == "reviewer"
+
+    page.get_by_role("button", name="Remove eve").click()
+    expect(page.locator(".flash")).to_contain_text("Removed eve")
+    expect(page.locator("#members tr[data-username=eve]")).to_have_count(0)
+
+    page.get_by_role("button", name="gpu queue").click()
+    expect(page.locator("#jobs")).to_contain_text("core.diagnostic.gpu")
+    page.screenshot(path=str(tmp_path / "project.png"), full_page=True)

@@ -30,9 +30,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def jobs_partial(request: HttpRequest) -> HttpResponse:
-    jobs = list(selectors.job_list(user=request.user)[:10])
+    jobs = selectors.job_list(user=request.user)
+    project = request.GET.get("project")
+    if project:
+        jobs = jobs.filter(project__slug=project)
+    jobs = list(jobs[:10])
     active = any(job.status in ACTIVE_STATUSES for job in jobs)
-    return render(request, "core/partials/jobs.html", {"jobs": jobs, "poll": active})
+    context = {"jobs": jobs, "poll": active, "poll_query": request.GET.urlencode()}
+    return render(request, "core/partials/jobs.html", context)
 
 
 @login_required
