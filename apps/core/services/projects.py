@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
 from apps.core.models import Membership, Project, Role
@@ -11,16 +11,35 @@ from apps.core.services.audit import audit_record
 User = get_user_model()
 
 
+def _audit_membership(
+    *, actor: AbstractBaseUser, action: str, project: Project, username: str, changes: dict
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="core.membership",
+        object_id=f"{project.slug}:{username}",
+        project=project,
+        changes={"username": username, **changes},
+    )
+
+
 @transaction.atomic
 def project_create(
     *, creator: AbstractBaseUser, slug: str, name: str, description: str = ""
 ) -> Project:
     """Create a project; its creator becomes its first admin."""
+    taken = ValidationError({"slug": [f"A project with slug '{slug}' already exists."]})
     if Project.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": [f"A project with slug '{slug}' already exists."]})
-    project = Project.objects.create(
-        slug=slug, name=name, description=description, created_by=creator
-    )
+        raise taken
+    try:
+        # A concurrent create of the same slug loses here, not with a 500.
+        with transaction.atomic():
+            project = Project.objects.create(
+                slug=slug, name=name, description=description, created_by=creator
+            )
+    except IntegrityError as exc:
+        raise taken from exc
     Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
     audit_record(
         actor=creator,
@@ -29,13 +48,12 @@ def project_create(
         project=project,
         changes={"slug": slug, "name": name, "description": description},
     )
-    audit_record(
+    _audit_membership(
         actor=creator,
         action="membership.add",
-        object_type="core.membership",
-        object_id=f"{project.slug}:{creator.get_username()}",
         project=project,
-        changes={"username": creator.get_username(), "role": Role.ADMIN},
+        username=creator.get_username(),
+        changes={"role": Role.ADMIN},
     )
     return project
 
@@ -72,13 +90,12 @@ def membership_add(
     if Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError({"username": [f"'{username}' is already a member; change the role."]})
     membership = Membership.objects.create(project=project, user=user, role=role)
-    audit_record(
+    _audit_membership(
         actor=actor,
         action="membership.add",
-        object_type="core.membership",
-        object_id=f"{project.slug}:{username}",
         project=project,
-        changes={"username": username, "role": role},
+        username=username,
+        changes={"role": role},
     )
     return membership
 
@@ -96,13 +113,12 @@ def membership_change_role(
         raise ValidationError({"role": ["A project must keep at least one admin."]})
     membership.role = role
     membership.save(update_fields=["role"])
-    audit_record(
+    _audit_membership(
         actor=actor,
         action="membership.change_role",
-        object_type="core.membership",
-        object_id=f"{membership.project.slug}:{membership.user.get_username()}",
         project=membership.project,
-        changes={"username": membership.user.get_username(), "role": {"from": old, "to": role}},
+        username=membership.user.get_username(),
+        changes={"role": {"from": old, "to": role}},
     )
     return membership
 
@@ -115,11 +131,10 @@ def membership_remove(*, actor: AbstractBaseUser, membership: Membership) -> Non
         raise ValidationError({"username": ["A project must keep at least one admin."]})
     project, username, role = membership.project, membership.user.get_username(), membership.role
     membership.delete()
-    audit_record(
+    _audit_membership(
         actor=actor,
         action="membership.remove",
-        object_type="core.membership",
-        object_id=f"{project.slug}:{username}",
         project=project,
-        changes={"username": username, "role": role},
+        username=username,
+        changes={"role": role},
     )
