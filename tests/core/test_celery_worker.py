@@ -135,3 +135,32 @@ def test_job_of_a_sigkilled_worker_is_failed_by_the_reaper(world, workers):
     assert "Worker lost" in job.error
     assert job.finished_at is not None
     assert AuditEvent.objects.filter(action="job.reaped", object_id=str(job.pk)).exists()
+
+
+def test_job_sent_while_the_broker_is_down_fails_with_a_reason(world, tmp_path):
+    """The web process commits the row, the broker refuses the task: the job says why."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",  # nothing listens there
+        "VAR_DIR": str(tmp_path),
+    }
+    script = (
+        "from apps.core.models import Project;"
+        "from apps.core.services.jobs import job_create;"
+        "job = job_create(project=Project.objects.get(slug='alpha'),"
+        " kind='core.diagnostic.default');"
+        "print('JOB', job.pk)"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    job = Job.objects.get(pk=int(done.stdout.split("JOB")[1]))
+    assert job.status == JobStatus.FAILED
+    assert "Could not send the job to the broker" in job.error

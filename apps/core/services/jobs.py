@@ -71,7 +71,31 @@ def job_create(
 def _send(job: Job) -> None:
     from apps.core.tasks import run_job
 
-    run_job.apply_async(args=[job.pk], queue=job.queue, task_id=job.task_id)
+    try:
+        run_job.apply_async(args=[job.pk], queue=job.queue, task_id=job.task_id)
+    except Exception as exc:
+        # The row is committed but no task exists: say so on the job instead of leaving it
+        # queued forever (and instead of failing the request that created it).
+        log.exception("could not send job %s to the broker", job.pk)
+        _fail_queued(job.pk, f"Could not send the job to the broker: {exc}")
+
+
+def _fail_queued(job_id: int, error: str) -> None:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().select_related("project").get(pk=job_id)
+        if job.status != JobStatus.QUEUED:
+            return
+        _transition(job, JobStatus.FAILED)
+        job.finished_at = timezone.now()
+        job.error = error
+        job.save(update_fields=["status", "finished_at", "error"])
+        audit_record(
+            actor=None,
+            action="job.failed",
+            obj=job,
+            project=job.project,
+            changes={"status": {"from": JobStatus.QUEUED, "to": JobStatus.FAILED}, "error": error},
+        )
 
 
 @transaction.atomic
