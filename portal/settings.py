@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "apps.core",
+    "apps.datasets",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,12 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
 ]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js ships inside the Python package: no CDN, same version as the server side.
+    "apps.core.staticfinders.PlotlyJsFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -115,6 +122,13 @@ WHITENOISE_USE_FINDERS = True
 ARTIFACT_ROOT = env_str("ARTIFACT_ROOT", str(VAR_DIR / "artifacts"))
 MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow.db'}")
 MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", str(VAR_DIR / "mlartifacts"))
+
+# Uploads stream to disk (hashed on the way) and are refused past this size.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1)
+FILE_UPLOAD_HANDLERS = ["apps.datasets.uploads.HashingUploadHandler"]
+DATASET_MAX_COLUMNS = env_int("DATASET_MAX_COLUMNS", 2000, minimum=1)
+# Bytes per CSV block read while profiling; types are inferred from the first block.
+DATASET_BLOCK_SIZE = env_int("DATASET_BLOCK_SIZE", 16 * 1024**2, minimum=1024)
 
 # --- Celery ---------------------------------------------------------------------------------
 # The embedded default broker is a folder: no server to install, shared by web and worker.
@@ -158,7 +172,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.core.models.projects.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "apps.core.models.projects.Role",
+        "JobStatusEnum": "apps.core.models.jobs.JobStatus",
+        "DatasetVersionStatusEnum": "apps.datasets.models.VersionStatus",
+    },
 }
 
 # --- demo seed ------------------------------------------------------------------------------

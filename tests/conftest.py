@@ -33,6 +33,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def artifact_root(settings, tmp_path):
+    # Every test gets its own artifact store: blobs never leak between tests or into var/.
+    settings.ARTIFACT_ROOT = str(tmp_path / "artifacts")
+    return tmp_path / "artifacts"
+
+
 @pytest.fixture
 def world(db) -> World:
     User = get_user_model()

@@ -41,6 +41,9 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], dict[str, Any] | None]
+# Called inside the transaction that ends a job without success (failed, reaped, cancelled), so
+# a domain row that mirrors the job (a dataset version, a training run) never stays "running".
+OnEnd = Callable[[Any, str], None]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class JobKind:
     params: type[serializers.Serializer] | None
     user_launchable: bool
     description: str
+    on_unsuccessful_end: OnEnd | None = None
 
 
 _REGISTRY: dict[str, JobKind] = {}
@@ -62,6 +66,7 @@ def register_job_kind(
     queue: str = "default",
     params: type[serializers.Serializer] | None = None,
     user_launchable: bool = False,
+    on_unsuccessful_end: OnEnd | None = None,
 ) -> Callable[[Handler], Handler]:
     def decorator(handler: Handler) -> Handler:
         _REGISTRY[name] = JobKind(
@@ -71,6 +76,7 @@ def register_job_kind(
             params=params,
             user_launchable=user_launchable,
             description=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else "",
+            on_unsuccessful_end=on_unsuccessful_end,
         )
         return handler
 

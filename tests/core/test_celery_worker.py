@@ -36,6 +36,7 @@ class Worker:
             "DATABASE_URL": _database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "VAR_DIR": str(tmp),
+            "ARTIFACT_ROOT": settings.ARTIFACT_ROOT,
             "JOB_HEARTBEAT_SECONDS": "1",
             "JOB_STALE_AFTER_SECONDS": "3",
             "JOB_REAP_INTERVAL_SECONDS": "1",

@@ -31,6 +31,12 @@ def _transition(job: Job, to: str) -> None:
     job.status = to
 
 
+def _ended_unsuccessfully(job: Job, reason: str) -> None:
+    spec = get_job_kind(job.kind)
+    if spec is not None and spec.on_unsuccessful_end is not None:
+        spec.on_unsuccessful_end(job, reason)
+
+
 def job_create(
     *,
     project: Project,
@@ -89,6 +95,7 @@ def _fail_queued(job_id: int, error: str) -> None:
         job.finished_at = timezone.now()
         job.error = error
         job.save(update_fields=["status", "finished_at", "error"])
+        _ended_unsuccessfully(job, error)
         audit_record(
             actor=None,
             action="job.failed",
@@ -106,6 +113,7 @@ def job_cancel(*, job: Job, actor: AbstractBaseUser | None) -> Job:
     job.finished_at = timezone.now()
     job.message = "cancelled"
     job.save(update_fields=["status", "finished_at", "message"])
+    _ended_unsuccessfully(job, "The job was cancelled.")
     audit_record(
         actor=actor,
         action="job.cancel",
@@ -142,7 +150,9 @@ def job_start(*, job_id: int, worker: str) -> Job | None:
     return job
 
 
-def _finish(job_id: int, to: str, *, result: dict | None = None, error: str = "") -> bool:
+def _finish(
+    job_id: int, to: str, *, result: dict | None = None, error: str = "", reason: str = ""
+) -> bool:
     with transaction.atomic():
         job = Job.objects.select_for_update().select_related("project").get(pk=job_id)
         if job.status != JobStatus.RUNNING:
@@ -154,6 +164,8 @@ def _finish(job_id: int, to: str, *, result: dict | None = None, error: str = ""
         if to == JobStatus.SUCCEEDED:
             job.progress = 1.0
         job.save(update_fields=["status", "finished_at", "result", "error", "progress"])
+        if to != JobStatus.SUCCEEDED:
+            _ended_unsuccessfully(job, reason or error)
         audit_record(
             actor=None,
             action=f"job.{to}",
@@ -218,7 +230,7 @@ def job_run(*, job_id: int, worker: str) -> str | None:
     except Exception as exc:
         log.exception("job %s failed", job_id)
         error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=20)}"
-        _finish(job_id, JobStatus.FAILED, error=error)
+        _finish(job_id, JobStatus.FAILED, error=error, reason=str(exc) or type(exc).__name__)
         return JobStatus.FAILED
     finally:
         beat.stopped.set()
@@ -246,6 +258,7 @@ def jobs_reap_stale(*, now: datetime | None = None) -> list[int]:
                 f"from {job.worker or 'an unknown worker'}."
             )
             job.save(update_fields=["status", "finished_at", "error"])
+            _ended_unsuccessfully(job, job.error)
             audit_record(
                 actor=None,
                 action="job.reaped",
