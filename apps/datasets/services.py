@@ -106,13 +106,10 @@ def dataset_version_upload(
             .first()
         )
         if existing is not None:
-            raise ContentExists(
-                {
-                    "detail": f"This content already exists as version {existing.version}.",
-                    "version": existing.version,
-                    "id": existing.pk,
-                }
-            )
+            message = f"This content already exists as version {existing.version}."
+            conflict = ContentExists(message)
+            conflict.payload = {"detail": message, "version": existing.version, "id": existing.pk}
+            raise conflict
         number = (locked.versions.aggregate(n=Max("version"))["n"] or 0) + 1
         version = DatasetVersion.objects.create(
             dataset=locked,

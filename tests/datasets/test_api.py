@@ -76,6 +76,8 @@ def test_identical_bytes_are_one_blob(world, api, dataset):
     again = upload(client, dataset.pk, CSV)
     assert again.status_code == 409
     assert again.json()["detail"] == "This content already exists as version 1."
+    first = DatasetVersion.objects.get(dataset=dataset)
+    assert (again.json()["version"], again.json()["id"]) == (1, first.pk)
     assert DatasetVersion.objects.filter(dataset=dataset).count() == 1
 
     other = client.post("/api/v1/datasets/", {"project": "alpha", "name": "copy"}, format="json")

@@ -16,6 +16,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     response = drf_exception_handler(exc, context)
+    if response is not None and getattr(exc, "payload", None) is not None:
+        # DRF turns every detail value into a string; some answers carry typed fields.
+        response.data = exc.payload
     if response is not None:
         request = context.get("request")
         request_id = getattr(getattr(request, "_request", request), "request_id", "")
