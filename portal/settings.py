@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "apps.core",
     "apps.datasets",
+    "apps.experiments",
+    "apps.registry",
 ]
 
 MIDDLEWARE = [
@@ -121,7 +123,11 @@ WHITENOISE_USE_FINDERS = True
 # --- artifacts and MLflow -------------------------------------------------------------------
 ARTIFACT_ROOT = env_str("ARTIFACT_ROOT", str(VAR_DIR / "artifacts"))
 MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow.db'}")
-MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", str(VAR_DIR / "mlartifacts"))
+MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", str(Path(ARTIFACT_ROOT) / "mlflow"))
+
+# Training cost: hourly rates per device type (any currency; shown as is).
+COST_PER_HOUR_CPU = env_float("COST_PER_HOUR_CPU", 0.10, minimum=0)
+COST_PER_HOUR_CUDA = env_float("COST_PER_HOUR_CUDA", 2.50, minimum=0)
 
 # Uploads stream to disk (hashed on the way) and are refused past this size.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1)

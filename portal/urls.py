@@ -6,9 +6,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.core.api.urls")),
     path("api/v1/", include("apps.datasets.api.urls")),
+    path("api/v1/", include("apps.experiments.api.urls")),
+    path("api/v1/", include("apps.registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.datasets.urls")),
+    path("", include("apps.experiments.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from apps.core.models import Project, Role
 from apps.core.services.projects import membership_add, project_create
 from apps.core.services.tokens import api_token_create
+from tests.celery_worker import workers  # noqa: F401  (a fixture for every test module)
 
 PASSWORD = "correct-horse-battery"
 
@@ -38,6 +39,14 @@ def artifact_root(settings, tmp_path):
     # Every test gets its own artifact store: blobs never leak between tests or into var/.
     settings.ARTIFACT_ROOT = str(tmp_path / "artifacts")
     return tmp_path / "artifacts"
+
+
+@pytest.fixture(autouse=True)
+def mlflow_store(settings, tmp_path):
+    # Each test its own tracking store (created only if the test uses it).
+    settings.MLFLOW_TRACKING_URI = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    settings.MLFLOW_ARTIFACT_ROOT = str(tmp_path / "artifacts" / "mlflow")
+    return settings.MLFLOW_TRACKING_URI
 
 
 @pytest.fixture
@@ -67,3 +76,11 @@ def api():
         return client
 
     return make
+
+
+@pytest.fixture
+def dataset(world):
+    """An empty dataset `loans` in alpha, created by carl (a contributor)."""
+    from apps.datasets.services import dataset_create
+
+    return dataset_create(actor=world.users["carl"], project=world.alpha, name="loans")

@@ -16,16 +16,16 @@ def _ensure_local_dirs() -> None:
         Path(settings.MLFLOW_ARTIFACT_ROOT).mkdir(parents=True, exist_ok=True)
 
 
-@lru_cache(maxsize=1)
 def tracking_client():
+    return _client(settings.MLFLOW_TRACKING_URI)
+
+
+@lru_cache(maxsize=4)
+def _client(uri: str):
     import mlflow
 
     _ensure_local_dirs()
-    mlflow.set_tracking_uri(settings.MLFLOW_TRACKING_URI)
-    mlflow.set_registry_uri(settings.MLFLOW_TRACKING_URI)
-    return mlflow.MlflowClient(
-        tracking_uri=settings.MLFLOW_TRACKING_URI, registry_uri=settings.MLFLOW_TRACKING_URI
-    )
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def ensure_store() -> None:

@@ -13,13 +13,7 @@ def test_healthz_needs_no_login():
 def test_readyz_checks_database_broker_and_mlflow(settings, tmp_path):
     settings.MLFLOW_TRACKING_URI = f"sqlite:///{tmp_path / 'mlflow.db'}"
     settings.MLFLOW_ARTIFACT_ROOT = str(tmp_path / "mlartifacts")
-    from apps.core.mlflow_store import tracking_client
-
-    tracking_client.cache_clear()
-    try:
-        response = Client().get("/readyz")
-    finally:
-        tracking_client.cache_clear()
+    response = Client().get("/readyz")
     body = response.json()
     assert response.status_code == 200, body
     assert body["checks"] == {"database": "ok", "broker": "ok", "mlflow": "ok"}

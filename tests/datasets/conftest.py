@@ -3,16 +3,8 @@ from __future__ import annotations
 import hashlib
 import io
 
-import pytest
-
 from apps.core.services.jobs import job_run
-from apps.datasets.models import Dataset, DatasetVersion
-from apps.datasets.services import dataset_create
-
-
-@pytest.fixture
-def dataset(world) -> Dataset:
-    return dataset_create(actor=world.users["carl"], project=world.alpha, name="loans")
+from apps.datasets.models import DatasetVersion
 
 
 def csv_file(text: str, name: str = "data.csv") -> io.BytesIO:

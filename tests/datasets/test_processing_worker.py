@@ -8,13 +8,13 @@ from django.utils import timezone
 from apps.core.models import Job
 from apps.core.services.jobs import job_start, jobs_reap_stale
 from apps.datasets.models import DatasetVersion
-from tests.core.test_celery_worker import wait_for, workers  # noqa: F401  (fixture)
+from tests.celery_worker import wait_for
 from tests.datasets.conftest import upload
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_worker_processes_an_uploaded_version(world, api, dataset, workers):  # noqa: F811
+def test_a_worker_processes_an_uploaded_version(world, api, dataset, workers):
     worker = workers()
     body = upload(api(world.users["carl"]), dataset.pk, "x,y\n1,a\n2,b\n3,\n").json()
 

@@ -8,7 +8,6 @@ from apps.core import selectors
 from apps.core.models.jobs import ACTIVE_STATUSES
 
 SECTIONS = {
-    "experiments": ("Experiments", "Training jobs, sweeps and runs will be listed here."),
     "models": ("Models", "Registered models, versions and promotion requests will live here."),
     "deployments": ("Deployments", "Deployments, revisions and traffic will be shown here."),
     "monitoring": ("Monitoring", "Drift reports and alerts will be shown here."),

@@ -15,6 +15,7 @@ from apps.datasets import selectors
 from apps.datasets.api.views import NotReady, version_diff, version_diff_base
 from apps.datasets.models import DatasetVersion, RuleKind, VersionStatus
 from apps.datasets.views.common import ACTIVE_VERSION_STATUSES, error_messages, version_for
+from apps.experiments.selectors import training_job_list
 
 # Dozens of charts are already a lot to scroll; hundreds would also make the page slow to draw.
 MAX_CHARTS = 50
@@ -35,6 +36,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "previous": None,
         "diff": None,
         "compare_choices": _compare_choices(request, version),
+        "training_jobs": training_job_list(user=request.user).filter(dataset_version=version),
     }
     previous = selectors.previous_version(version)
     if previous is not None:

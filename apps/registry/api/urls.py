@@ -1,0 +1,10 @@
+from rest_framework.routers import DefaultRouter
+
+from apps.registry.api import views
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("models", views.RegisteredModelViewSet, basename="registered-model")
+router.register("model-versions", views.ModelVersionViewSet, basename="model-version")
+
+urlpatterns = router.urls
