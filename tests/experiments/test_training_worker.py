@@ -1,7 +1,11 @@
 """Training on a real Celery worker on Redis, tracked in a real MLflow store."""
 
+import json
+import os
+import subprocess
+import sys
+
 import mlflow
-import pandas as pd
 import pytest
 from django.conf import settings
 
@@ -32,7 +36,6 @@ def test_mlp_trains_registers_a_model_that_loads_anywhere(
     ready_version,
     workers,
     tmp_path,
-    monkeypatch,
 ):
     worker = workers()
     training_id = launch(api, world, ready_version, epochs=4, hidden_layers=[16])
@@ -51,14 +54,30 @@ def test_mlp_trains_registers_a_model_that_loads_anywhere(
         assert key in api_view
     assert AuditEvent.objects.filter(action="model_version.create").exists()
 
-    # Any MLflow client on the same store, from another folder, loads it and predicts raw rows.
-    monkeypatch.chdir(tmp_path)
-    mlflow.set_tracking_uri(settings.MLFLOW_TRACKING_URI)
-    model = mlflow.pyfunc.load_model(f"models:/{version.registered_model.name}/{version.version}")
-    raw = pd.DataFrame(
-        {"x1": [2.0, -2.0], "x2": [1.5, None], "colour": ["red", "purple"], "amount": [1.0, 2.0]}
+    # Any MLflow client on the same store, in another process and folder, loads it by name and
+    # predicts raw rows (an unseen category, a missing value).
+    script = (
+        "import json, sys, mlflow, pandas as pd\n"
+        "model = mlflow.pyfunc.load_model(sys.argv[1])\n"
+        "raw = pd.DataFrame({'x1': [2.0, -2.0], 'x2': [1.5, None],"
+        " 'colour': ['red', 'purple'], 'amount': [1.0, 2.0]})\n"
+        "print(json.dumps([str(p) for p in model.predict(raw)]))\n"
     )
-    predictions = list(model.predict(raw))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            f"models:/{version.registered_model.name}/{version.version}",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "MLFLOW_TRACKING_URI": settings.MLFLOW_TRACKING_URI},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    predictions = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(predictions) == 2 and set(predictions) <= {"yes", "no"}
     run = mlflow.MlflowClient(settings.MLFLOW_TRACKING_URI).get_run(training.mlflow_run_id)
     assert run.data.tags["portal.dataset_hash"] == ready_version.content_hash

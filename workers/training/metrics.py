@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-CLASSIFICATION = ("accuracy", "f1", "roc_auc", "log_loss")
-REGRESSION = ("rmse", "mae", "r2")
-
 
 def classification(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """y: class codes (n,); proba: (n, n_classes) rows summing to 1."""

@@ -5,8 +5,8 @@ numeric:      to float (non-numbers and infinities count as missing) -> impute t
 categorical:  text key (booleans as "True"/"False") -> missing becomes "__missing__" -> one-hot
               over the training categories; a category never seen in training is all zeros
 
-The fitted state is plain lists and floats. This module imports nothing from the portal, because
-the pyfunc model pickles this class by value: a model loads wherever numpy and pandas exist.
+The fitted state is plain lists and floats, so it pickles small inside the pyfunc model. This
+module imports nothing but numpy and pandas: the logged model carries a copy of it.
 """
 
 from __future__ import annotations
