@@ -1,6 +1,7 @@
 """Training overhead: the portal's worker code against a bare PyTorch loop, side by side.
 
     .venv/bin/python bench/training_overhead.py [--seconds 30] [--rows 100000] [--repeat 3]
+                                                [--threads N] [--epochs N]
 
 Generates a deterministic CSV (numbers, categories, a boolean, some missing values, a learnable
 binary target), picks the epoch count so that the bare loop runs for at least --seconds on this
@@ -24,7 +25,13 @@ warms up (the bare side takes one optimiser step on a tiny model, which loads to
 machinery; the portal side runs a one-epoch job on a 300-row file, which also loads MLflow's SQL
 store and its installed-packages map) and only then starts the clock. The MLflow store is created
 before the runs start, as a portal's store exists before its first job. Floor: portal / bare <=
-1.05 on the medians. Exits non-zero when it does not hold.
+1.05 on the wall-time medians. Exits non-zero when it does not hold.
+
+Each child also reports its CPU seconds, and the portal its phases. On a shared machine two torch
+threads on two cores lose whole time slices whenever anything else runs, so wall times can swing
+by tens of percent between identical runs; the load average and CPU pressure are printed, and
+two diagnostics less sensitive to that (the CPU-seconds ratio, and wall time with each epoch
+capped at 1.5x its run's median) are printed next to the floor, never instead of it.
 """
 
 from __future__ import annotations
@@ -91,12 +98,27 @@ def generate(path: Path, rows: int, seed: int = 20240601) -> None:
 # -- children -----------------------------------------------------------------------------------
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _set_threads(threads: int) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def _params(epochs: int) -> dict:
     return {**PARAMS, "epochs": epochs}
 
 
-def child_bare(path: Path, epochs: int) -> dict:
+def child_bare(path: Path, epochs: int, threads: int) -> dict:
     sys.path.insert(0, str(ROOT))
+    _set_threads(threads)
     import torch
     import torch.nn.functional as F
 
@@ -118,7 +140,7 @@ def child_bare(path: Path, epochs: int) -> dict:
     n, batch = x.shape[0], params["batch_size"]
     _warm_up_bare(templates, params)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     torch.manual_seed(params["seed"])
     model = templates.get("mlp").build(x.shape[1], len(data.classes), params)
     optimizer = torch.optim.Adam(model.parameters(), lr=params["learning_rate"])
@@ -143,6 +165,7 @@ def child_bare(path: Path, epochs: int) -> dict:
         epoch_seconds.append(now - epoch_started)
     return {
         "seconds": time.perf_counter() - started,
+        "cpu_seconds": _cpu_seconds() - cpu_started,
         "validation_seconds": validation_seconds,
         "epoch_seconds": epoch_seconds,
         "final_val_loss": val_loss,
@@ -179,8 +202,9 @@ def _spec(path: Path, epochs: int, store: Path, name: str):
     )
 
 
-def child_portal(path: Path, epochs: int, store: Path) -> dict:
+def child_portal(path: Path, epochs: int, store: Path, threads: int) -> dict:
     sys.path.insert(0, str(ROOT))
+    _set_threads(threads)
     import threading
 
     import numpy as np
@@ -212,11 +236,12 @@ def child_portal(path: Path, epochs: int, store: Path) -> dict:
         log=log,
         on_run_started=lambda run_id: marks.setdefault("run", time.perf_counter()),
     )
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     result = train(spec, callbacks)
     ended = time.perf_counter()
     return {
         "seconds": ended - started,
+        "cpu_seconds": _cpu_seconds() - cpu_started,
         "phases": {
             "run setup": marks["run"] - started,
             "load + preprocess": marks["data"] - marks["run"],
@@ -253,7 +278,16 @@ def steady_seconds(run: dict) -> float:
     return run["seconds"] - sum(epochs) + sum(min(seconds, cap) for seconds in epochs)
 
 
-def run_child(which: str, path: Path, epochs: int, store: Path) -> dict:
+def cpu_pressure() -> str:
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return "n/a"
+    fields = dict(part.split("=") for part in line.split()[1:])
+    return f"{fields.get('avg60', '?')}%"
+
+
+def run_child(which: str, path: Path, epochs: int, store: Path, threads: int = 0) -> dict:
     out = subprocess.run(
         [
             sys.executable,
@@ -266,6 +300,8 @@ def run_child(which: str, path: Path, epochs: int, store: Path) -> dict:
             str(epochs),
             "--store",
             str(store),
+            "--threads",
+            str(threads),
         ],
         check=True,
         capture_output=True,
@@ -284,15 +320,21 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per side (median is kept)")
     parser.add_argument("--epochs", type=int, help="skip calibration and train this many epochs")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads on both sides (default: torch's own choice, one per core)",
+    )
     parser.add_argument("--child", choices=["bare", "portal", "store"], help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "bare":
-        print(json.dumps(child_bare(args.path, args.epochs)))
+        print(json.dumps(child_bare(args.path, args.epochs, args.threads)))
         return 0
     if args.child == "portal":
-        print(json.dumps(child_portal(args.path, args.epochs, args.store)))
+        print(json.dumps(child_portal(args.path, args.epochs, args.store, args.threads)))
         return 0
     if args.child == "store":
         print(json.dumps(child_store(args.store)))
@@ -311,7 +353,7 @@ def main() -> int:
         run_child("store", path, 1, store)
         epochs = args.epochs
         if epochs is None:
-            probe = run_child("bare", path, 3, store)
+            probe = run_child("bare", path, 3, store, args.threads)
             per_epoch = min(probe["epoch_seconds"])
             epochs = max(2, math.ceil(args.seconds / per_epoch))
             print(f"calibration: {per_epoch:.2f} s per bare epoch -> {epochs} epochs")
@@ -321,20 +363,24 @@ def main() -> int:
             f"seed {PARAMS['seed']}, CPU; {args.repeat} alternating runs each, medians reported"
         )
         runs: dict[str, list[dict]] = {"bare": [], "portal": []}
-        load_before = os.getloadavg()[0]
+        load_before, pressure_before = os.getloadavg()[0], cpu_pressure()
         for _ in range(args.repeat):
             for name in runs:  # alternate, so a noisy moment hits both sides
-                runs[name].append(run_child(name, path, epochs, store))
-        load_after = os.getloadavg()[0]
+                runs[name].append(run_child(name, path, epochs, store, args.threads))
+        load_after, pressure_after = os.getloadavg()[0], cpu_pressure()
 
     bare, portal = runs["bare"], runs["portal"]
     bare_s = statistics.median(r["seconds"] for r in bare)
     portal_s = statistics.median(r["seconds"] for r in portal)
-    bare_validation = statistics.median(r["validation_seconds"] for r in bare)
     long_enough = "yes" if bare_s >= args.seconds else "NO, raise --seconds or --rows"
-    print(f"{'':8} {'wall s':>8}   runs (s)    (bare median >= {args.seconds:g} s: {long_enough})")
-    for name, median, rs in (("bare", bare_s, bare), ("portal", portal_s, portal)):
-        print(f"{name:8} {median:8.2f}   " + " ".join(f"{r['seconds']:.2f}" for r in rs))
+    print(f"{'':8} {'wall s':>8} {'cpu s':>8}   each run: wall s (cpu s)")
+    for name, rs in (("bare", bare), ("portal", portal)):
+        wall = statistics.median(r["seconds"] for r in rs)
+        cpu = statistics.median(r["cpu_seconds"] for r in rs)
+        each = " ".join(f"{r['seconds']:.2f} ({r['cpu_seconds']:.1f})" for r in rs)
+        print(f"{name:8} {wall:8.2f} {cpu:8.1f}   {each}")
+    print(f"bare median >= {args.seconds:g} s: {long_enough}")
+    bare_validation = statistics.median(r["validation_seconds"] for r in bare)
     print(
         f"bare: {bare[0]['train_rows']:,} training rows x {bare[0]['features']} features; "
         f"its per-epoch validation-loss passes take {bare_validation:.2f} s of its time"
@@ -351,22 +397,31 @@ def main() -> int:
         f"final val_loss: bare {bare[0]['final_val_loss']:.6f}, "
         f"portal {portal[0]['final_val_loss']:.6f} (same seed, same work)"
     )
-    # Two torch threads on two cores slow down badly when anything else runs: say how busy the
-    # machine was, so a noisy result can be told from a slow one.
-    print(f"1-minute load average: {load_before:.2f} before the runs, {load_after:.2f} after")
+    print(
+        f"machine: 1-minute load average {load_before:.2f} before the runs, {load_after:.2f} "
+        f"after; CPU pressure (share of time something waited for a CPU, last 60 s) "
+        f"{pressure_before} before, {pressure_after} after"
+    )
     ratio = portal_s / bare_s
     ok = ratio <= FLOOR
-    print(f"ratio portal/bare = {ratio:.3f}  (floor <= {FLOOR}: {'holds' if ok else 'FAILS'})")
-    print(
-        f"for reference, against the bare loop without its validation passes: "
-        f"{portal_s / (bare_s - bare_validation):.3f}"
-    )
+    print(f"ratio portal/bare = {ratio:.3f}  (wall medians; floor <= {FLOOR}: ", end="")
+    print("holds)" if ok else "FAILS)")
+    # Diagnostics, not the floor. With two torch threads on two cores, any other load makes the
+    # threads wait for each other and wall times swing by tens of percent from run to run; CPU
+    # seconds and the capped-epoch estimate show what the code itself costs.
+    bare_cpu = statistics.median(r["cpu_seconds"] for r in bare)
+    portal_cpu = statistics.median(r["cpu_seconds"] for r in portal)
     bare_steady = statistics.median(steady_seconds(r) for r in bare)
     portal_steady = statistics.median(steady_seconds(r) for r in portal)
+    print("diagnostics:")
+    print(f"  cpu-seconds ratio portal/bare                      {portal_cpu / bare_cpu:.3f}")
     print(
-        f"busy-moment-insensitive estimate (epochs capped at 1.5x their run's median): "
-        f"bare {bare_steady:.2f} s, portal {portal_steady:.2f} s, "
-        f"ratio {portal_steady / bare_steady:.3f}"
+        f"  wall with epochs capped at 1.5x their run's median {portal_steady / bare_steady:.3f}"
+        f"  (bare {bare_steady:.2f} s, portal {portal_steady:.2f} s)"
+    )
+    print(
+        f"  wall against the bare loop minus its validation    "
+        f"{portal_s / (bare_s - bare_validation):.3f}"
     )
     return 0 if ok else 1
 
