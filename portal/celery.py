@@ -59,6 +59,23 @@ def _configure(app: Celery) -> None:
                 "schedule": float(settings.JOB_REAP_INTERVAL_SECONDS),
                 "options": {"queue": "default", "expires": settings.JOB_REAP_INTERVAL_SECONDS},
             },
+            # Runs logged straight to MLflow (scripts, notebooks) reach the runs table.
+            "sync-mlflow-runs": {
+                "task": "experiments.sync_runs",
+                "schedule": float(settings.RUNS_SYNC_INTERVAL_SECONDS),
+                "options": {"queue": "default", "expires": settings.RUNS_SYNC_INTERVAL_SECONDS},
+            },
+            "advance-sweeps": {
+                "task": "experiments.advance_sweeps",
+                "schedule": float(settings.JOB_REAP_INTERVAL_SECONDS),
+                "options": {"queue": "default", "expires": settings.JOB_REAP_INTERVAL_SECONDS},
+            },
+            "sync-mlflow-runs-full": {
+                "task": "experiments.sync_runs",
+                "schedule": float(settings.RUNS_FULL_SYNC_INTERVAL_SECONDS),
+                "kwargs": {"full": True},
+                "options": {"queue": "default"},
+            },
         },
         worker_hijack_root_logger=False,
     )

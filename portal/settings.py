@@ -152,6 +152,14 @@ if JOB_STALE_AFTER_SECONDS <= JOB_HEARTBEAT_SECONDS:
 if CELERY_VISIBILITY_TIMEOUT <= JOB_STALE_AFTER_SECONDS:
     raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must exceed JOB_STALE_AFTER_SECONDS")
 
+# The runs table mirrors the MLflow store: new and running runs every interval, all runs (and
+# deletions) every full interval.
+RUNS_SYNC_INTERVAL_SECONDS = env_int("RUNS_SYNC_INTERVAL_SECONDS", 60, minimum=5)
+RUNS_FULL_SYNC_INTERVAL_SECONDS = env_int("RUNS_FULL_SYNC_INTERVAL_SECONDS", 3600, minimum=60)
+
+# Sweeps: the most trials one sweep may plan (each is a training job).
+SWEEP_MAX_TRIALS = env_int("SWEEP_MAX_TRIALS", 100, minimum=1)
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -182,6 +190,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "apps.core.models.projects.Role",
         "JobStatusEnum": "apps.core.models.jobs.JobStatus",
         "DatasetVersionStatusEnum": "apps.datasets.models.VersionStatus",
+        "SweepStatusEnum": "apps.experiments.models.sweeps.SweepStatus",
+        "RunStatusEnum": "apps.experiments.models.runs.RunStatus",
     },
 }
 

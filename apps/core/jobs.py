@@ -55,6 +55,9 @@ class JobKind:
     user_launchable: bool
     description: str
     on_unsuccessful_end: OnEnd | None = None
+    # Called inside the transaction of every terminal move (success included), after
+    # on_unsuccessful_end; what must happen once the outcome is visible goes in on_commit.
+    on_end: OnEnd | None = None
 
 
 _REGISTRY: dict[str, JobKind] = {}
@@ -67,6 +70,7 @@ def register_job_kind(
     params: type[serializers.Serializer] | None = None,
     user_launchable: bool = False,
     on_unsuccessful_end: OnEnd | None = None,
+    on_end: OnEnd | None = None,
 ) -> Callable[[Handler], Handler]:
     def decorator(handler: Handler) -> Handler:
         _REGISTRY[name] = JobKind(
@@ -77,6 +81,7 @@ def register_job_kind(
             user_launchable=user_launchable,
             description=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else "",
             on_unsuccessful_end=on_unsuccessful_end,
+            on_end=on_end,
         )
         return handler
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from rest_framework import serializers
 
 from apps.core.jobs import JobContext, register_job_kind
@@ -14,6 +15,7 @@ from apps.core.services.jobs import job_report_progress
 from apps.datasets import storage
 from apps.experiments import services
 from apps.experiments.models import TrainingJob
+from apps.experiments.services.runs import run_mirror
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,21 @@ def _on_unsuccessful_end(job: Any, reason: str) -> None:
         log.exception("could not close MLflow run %s", training.mlflow_run_id)
 
 
+def _on_end(job: Any, reason: str) -> None:
+    """A sweep's trial ended (however it ended): the sweep launches its next trial or ends.
+    On commit, so the sweep counts this job as ended; robust, so a failure there is logged
+    and never undoes the job's own ending."""
+    sweep_id = TrainingJob.objects.filter(job=job).values_list("sweep_id", flat=True).first()
+    if sweep_id is not None:
+        transaction.on_commit(lambda: services.sweep_advance(sweep_id=sweep_id), robust=True)
+
+
 @register_job_kind(
-    "training.train", queue="gpu", params=TrainParams, on_unsuccessful_end=_on_unsuccessful_end
+    "training.train",
+    queue="gpu",
+    params=TrainParams,
+    on_unsuccessful_end=_on_unsuccessful_end,
+    on_end=_on_end,
 )
 def train_model(ctx: JobContext) -> dict[str, Any]:
     """Trains a model template on a dataset version and registers it in MLflow."""
@@ -75,7 +90,7 @@ def train_model(ctx: JobContext) -> dict[str, Any]:
         task=training.task,
         template=training.template,
         params=training.params,
-        experiment=training.experiment.name,
+        experiment=training.experiment.mlflow_name,
         model_name=training.model_name,
         tracking_uri=settings.MLFLOW_TRACKING_URI,
         artifact_root=str(Path(settings.ARTIFACT_ROOT).resolve()),
@@ -98,5 +113,6 @@ def train_model(ctx: JobContext) -> dict[str, Any]:
     )
     result = train(spec, callbacks)
     services.training_job_complete(training_id=training.pk, result=result, log_lines="".join(lines))
+    run_mirror(run_id=result.mlflow_run_id)  # the runs table shows it now, not at the next sync
     ctx.check_cancelled()
     return {"training_job_id": training.pk, "status": result.status, "metrics": result.metrics}

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from apps.core.models import AuditEvent
-from apps.experiments.models import TrainingJob
+from apps.experiments.models import Run, TrainingJob
 from apps.registry.models import ModelVersion
 from tests.celery_worker import wait_for
 from tests.experiments.test_training_api import body
@@ -53,6 +53,13 @@ def test_mlp_trains_registers_a_model_that_loads_anywhere(
     for key in ("name", "version", "mlflow_run_id", "dataset_version", "training_job", "metrics"):
         assert key in api_view
     assert AuditEvent.objects.filter(action="model_version.create").exists()
+
+    # The job's MLflow run is in the runs table at once (no sync needed), with its metrics.
+    run = Run.objects.get(training_job=training)
+    assert run.mlflow_run_id == training.mlflow_run_id and not run.external
+    assert run.status == "FINISHED" and run.dataset_version == ready_version
+    assert run.metrics["accuracy"] == pytest.approx(training.metrics["accuracy"])
+    assert run.experiment.mlflow_name == "alpha/" + training.experiment.name
 
     # Any MLflow client on the same store, in another process and folder, loads it by name and
     # predicts raw rows (an unseen category, a missing value).

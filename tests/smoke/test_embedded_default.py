@@ -123,6 +123,23 @@ def test_embedded_default_sets_up_idempotently_and_serves(tmp_path):
             60,
             "the diagnostic job to succeed on the embedded worker",
         )
+
+        # A notebook logs to the embedded MLflow store; the runs table (SQLite) sorts by metric.
+        script = (
+            "import mlflow\n"
+            "mlflow.set_experiment('demo/notebook')\n"
+            "for name, acc in (('low', 0.2), ('high', 0.9)):\n"
+            "    with mlflow.start_run(run_name=name):\n"
+            "        mlflow.log_metric('acc', acc)\n"
+        )
+        tracking = {"MLFLOW_TRACKING_URI": f"sqlite:///{var_dir / 'mlflow.db'}"}
+        subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, env={**env, **tracking}, check=True
+        )
+        status, synced = _request(base + "/api/v1/runs/sync/", data={}, token=token)
+        assert status == 200 and synced["runs"] == 2, synced
+        status, runs = _request(base + "/api/v1/runs/?ordering=-metrics.acc", token=token)
+        assert [r["name"] for r in runs["results"]] == ["high", "low"], runs
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         code = proc.wait(timeout=60)

@@ -31,10 +31,14 @@ def _transition(job: Job, to: str) -> None:
     job.status = to
 
 
-def _ended_unsuccessfully(job: Job, reason: str) -> None:
+def _ended(job: Job, reason: str, *, succeeded: bool = False) -> None:
     spec = get_job_kind(job.kind)
-    if spec is not None and spec.on_unsuccessful_end is not None:
+    if spec is None:
+        return
+    if not succeeded and spec.on_unsuccessful_end is not None:
         spec.on_unsuccessful_end(job, reason)
+    if spec.on_end is not None:
+        spec.on_end(job, reason)
 
 
 def job_create(
@@ -95,7 +99,7 @@ def _fail_queued(job_id: int, error: str) -> None:
         job.finished_at = timezone.now()
         job.error = error
         job.save(update_fields=["status", "finished_at", "error"])
-        _ended_unsuccessfully(job, error)
+        _ended(job, error)
         audit_record(
             actor=None,
             action="job.failed",
@@ -113,7 +117,7 @@ def job_cancel(*, job: Job, actor: AbstractBaseUser | None) -> Job:
     job.finished_at = timezone.now()
     job.message = "cancelled"
     job.save(update_fields=["status", "finished_at", "message"])
-    _ended_unsuccessfully(job, "The job was cancelled.")
+    _ended(job, "The job was cancelled.")
     audit_record(
         actor=actor,
         action="job.cancel",
@@ -164,8 +168,7 @@ def _finish(
         if to == JobStatus.SUCCEEDED:
             job.progress = 1.0
         job.save(update_fields=["status", "finished_at", "result", "error", "progress"])
-        if to != JobStatus.SUCCEEDED:
-            _ended_unsuccessfully(job, reason or error)
+        _ended(job, reason or error, succeeded=to == JobStatus.SUCCEEDED)
         audit_record(
             actor=None,
             action=f"job.{to}",
@@ -258,7 +261,7 @@ def jobs_reap_stale(*, now: datetime | None = None) -> list[int]:
                 f"from {job.worker or 'an unknown worker'}."
             )
             job.save(update_fields=["status", "finished_at", "error"])
-            _ended_unsuccessfully(job, job.error)
+            _ended(job, job.error)
             audit_record(
                 actor=None,
                 action="job.reaped",

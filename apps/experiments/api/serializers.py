@@ -11,10 +11,16 @@ from apps.experiments.models import Experiment, Task, TrainingJob
 class ExperimentSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     job_count = serializers.IntegerField(read_only=True)
+    mlflow_name = serializers.CharField(
+        read_only=True, help_text="Log to it from scripts with mlflow.set_experiment(mlflow_name)."
+    )
 
     class Meta:
         model = Experiment
-        fields = ["id", "project", "name", "mlflow_experiment_id", "job_count", "created_at"]
+        fields = [
+            "id", "project", "name", "mlflow_name", "mlflow_experiment_id", "job_count",
+            "created_at",
+        ]  # fmt: skip
         read_only_fields = fields
 
 

@@ -100,6 +100,17 @@ def mlp_run(store):
 
 
 @pytest.fixture
+def load(tmp_path_factory):
+    """mlflow.pyfunc.load_model, downloading into pytest's temporary folders (left to itself,
+    MLflow copies the artifacts into a new folder under /tmp on every load)."""
+
+    def load(uri: str):
+        return mlflow.pyfunc.load_model(uri, dst_path=str(tmp_path_factory.mktemp("model")))
+
+    return load
+
+
+@pytest.fixture
 def tracking_env(store, monkeypatch):
     """What a separate MLflow client has: the store's URI in its environment."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
@@ -199,7 +210,7 @@ def test_the_run_holds_params_tags_and_one_metric_point_per_epoch(mlp_run, store
 
 
 def test_registered_model_loads_anywhere_and_predicts_raw_columns(
-    mlp_run, store, tracking_env, tmp_path, monkeypatch
+    mlp_run, store, tracking_env, load, tmp_path, monkeypatch
 ):
     result, _ = mlp_run
     monkeypatch.chdir(tmp_path)  # artifact locations are absolute: the cwd does not matter
@@ -213,20 +224,20 @@ def test_registered_model_loads_anywhere_and_predicts_raw_columns(
     raw["flag"] = raw["flag"].astype(object)
     raw.loc[4, "flag"] = None
 
-    model = mlflow.pyfunc.load_model(f"models:/churn/{result.registered_model_version}")
+    model = load(f"models:/churn/{result.registered_model_version}")
     predicted = model.predict(raw)  # "when", a column the model does not use, is ignored
     assert len(predicted) == len(raw)
     assert set(predicted) <= {"yes", "no"}
     assert (np.asarray(predicted) == truth.to_numpy()).mean() > 0.8
 
-    by_run = mlflow.pyfunc.load_model(result.model_uri).predict(raw.head(10))
+    by_run = load(result.model_uri).predict(raw.head(10))
     assert list(by_run) == list(predicted[:10])
     schema = model.metadata.get_input_schema()
     assert schema.input_names() == ["x1", "x2", "count", "color", "flag"]
     assert not list(tmp_path.iterdir())  # nothing written to the working directory
 
 
-def test_the_model_loads_without_the_portal_installed(mlp_run, store, tmp_path):
+def test_the_model_loads_without_the_portal_installed(mlp_run, store, tracking_env, load, tmp_path):
     result, _ = mlp_run
     # A fresh interpreter that cannot import the portal (its editable-install finder removed,
     # nothing of it on sys.path): the model brings its own copy of workers/training.
@@ -236,7 +247,9 @@ sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(f, "_
 sys.path = [p for p in sys.path if p not in ("", {str(Path.cwd())!r})]
 assert importlib.util.find_spec("workers") is None, "the portal is importable"
 import mlflow, pandas as pd
-model = mlflow.pyfunc.load_model("models:/churn/{result.registered_model_version}")
+model = mlflow.pyfunc.load_model(
+    "models:/churn/{result.registered_model_version}", dst_path={str(tmp_path)!r}
+)
 frame = pd.read_csv({str(store.files["label"])!r}).drop(columns=["label"]).head(8)
 print(json.dumps(list(model.predict(frame))))
 """
@@ -247,22 +260,18 @@ print(json.dumps(list(model.predict(frame))))
     )
     assert out.returncode == 0, out.stderr[-2000:]
     frame = pd.read_csv(store.files["label"]).drop(columns=["label"]).head(8)
-    os.environ["MLFLOW_TRACKING_URI"] = store.uri
-    try:
-        expected = mlflow.pyfunc.load_model(result.model_uri).predict(frame)
-    finally:
-        del os.environ["MLFLOW_TRACKING_URI"]
+    expected = load(result.model_uri).predict(frame)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == list(expected)
 
 
-def test_preprocessing_is_fitted_on_the_training_split(store, tracking_env):
+def test_preprocessing_is_fitted_on_the_training_split(store, tracking_env, load):
     frame = make_frame(200, seed=5).drop(columns=["value", "grade"])
     codes = (frame["label"] == "yes").to_numpy().astype(np.int64)
     train_rows, val_rows = split_indices(codes, ["no", "yes"], 0.2, seed=3)
     frame.loc[val_rows[:3], "color"] = "teal"  # a category that only validation rows have
     path = write_csv(frame, store.root / "teal.csv")
     result = train(spec(store, data_path=path, template="linear", params={"epochs": 2, "seed": 3}))
-    model = mlflow.pyfunc.load_model(result.model_uri).unwrap_python_model()
+    model = load(result.model_uri).unwrap_python_model()
     pre = model.preprocessor
     color = pre.categorical.index("color")
     assert "teal" not in pre.categories[color]
@@ -298,7 +307,7 @@ def test_preprocessing_is_fitted_on_the_training_split(store, tracking_env):
         ("mlp", "label", {"optimizer": "sgd", "weight_decay": 1e-4}, lambda m: m["accuracy"] > 0.8),
     ],
 )
-def test_templates_train_for_each_task(store, tracking_env, template, target, params, check):
+def test_templates_train_for_each_task(store, tracking_env, load, template, target, params, check):
     result = train(
         spec(store, target, template=template, params=params, model_name=f"{template}-{target}")
     )
@@ -308,7 +317,7 @@ def test_templates_train_for_each_task(store, tracking_env, template, target, pa
     keys = expected.get(target, {"accuracy", "f1", "roc_auc", "log_loss"})
     assert set(result.metrics) == keys | {"val_loss"}
     raw = pd.read_csv(store.files[target]).drop(columns=[target]).head(5)
-    predicted = mlflow.pyfunc.load_model(result.model_uri).predict(raw)
+    predicted = load(result.model_uri).predict(raw)
     if target == "value":
         assert predicted.dtype == np.float64
         assert result.metrics["rmse"] < pd.read_csv(store.files[target])["value"].std() / 2

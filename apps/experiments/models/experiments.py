@@ -22,6 +22,12 @@ class Experiment(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.mlflow_name
+
+    @property
+    def mlflow_name(self) -> str:
+        """Its name in the MLflow tracking store, where names are global: `project/name`.
+        A script that logs with `mlflow.set_experiment("alpha/churn")` lands in it."""
         return f"{self.project.slug}/{self.name}"
 
 
@@ -55,6 +61,12 @@ class TrainingJob(models.Model):
     rerun_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
     )
+    sweep = models.ForeignKey(
+        "experiments.Sweep", null=True, blank=True, on_delete=models.PROTECT, related_name="trials"
+    )
+    trial = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Index in the sweep's plan."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -62,6 +74,9 @@ class TrainingJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sweep", "trial"], name="uniq_sweep_trial"),
+        ]
 
     def __str__(self) -> str:
         return f"training #{self.pk} {self.template} on {self.dataset_version}"

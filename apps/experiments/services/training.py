@@ -1,4 +1,4 @@
-"""Writes for experiments and training jobs. Each audits itself in its transaction."""
+"""Training jobs: create (every check before anything is queued), progress, completion."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from apps.core.models import Job, Project
 from apps.core.services.audit import audit_record
 from apps.core.services.jobs import job_cancel, job_create
 from apps.datasets.models import DatasetVersion, VersionStatus
-from apps.experiments.models import Experiment, Task, TrainingJob
+from apps.experiments.models import Experiment, Sweep, Task, TrainingJob
 from apps.registry.models import ModelVersion, RegisteredModel
 
 LOG_TAIL_CHARS = 20_000
@@ -92,6 +92,8 @@ def training_job_create(
     params: dict | None = None,
     model_name: str = "",
     rerun_of: TrainingJob | None = None,
+    sweep: Sweep | None = None,
+    trial: int | None = None,
 ) -> TrainingJob:
     model_name = model_name or experiment
     cleaned = check_training_input(
@@ -117,6 +119,8 @@ def training_job_create(
         model_name=model_name,
         epochs=cleaned.get("epochs", 0),
         rerun_of=rerun_of,
+        sweep=sweep,
+        trial=trial,
         created_by=actor,
     )
     Job.objects.filter(pk=job.pk).update(params={"training_job_id": training.pk})
@@ -134,6 +138,7 @@ def training_job_create(
             "params": cleaned,
             "model_name": model_name,
             "rerun_of": rerun_of.pk if rerun_of else None,
+            **({"sweep": sweep.pk, "trial": trial} if sweep is not None else {}),
         },
     )
     return training
@@ -161,7 +166,10 @@ def training_job_cancel(*, actor: AbstractBaseUser, training: TrainingJob) -> Tr
 
 
 def training_job_started(*, training_id: int, run_id: str) -> None:
+    from apps.experiments.services.runs import run_mirror
+
     TrainingJob.objects.filter(pk=training_id).update(mlflow_run_id=run_id)
+    run_mirror(run_id=run_id)
 
 
 def training_job_record_epoch(
