@@ -56,7 +56,8 @@
       plot_bgcolor: "rgba(0,0,0,0)",
       font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 11 },
       legend: { orientation: "h", x: 0, y: 1.15 },
-      xaxis: { title: { text: "trial" }, zeroline: false, rangemode: "tozero" },
+      // Half a trial of room either side, so the first and last markers are not cut in half.
+      xaxis: { title: { text: "trial" }, zeroline: false, range: [-0.5, Math.max(...chart.points.map((p) => p.trial), 0) + 0.5], dtick: chart.points.length > 20 ? undefined : 1 },
       yaxis: { title: { text: `${escape(chart.metric)} (${chart.direction === "min" ? "lower" : "higher"} is better)` }, zeroline: false },
     }, CONFIG);
   }

@@ -265,3 +265,11 @@ def test_the_periodic_sync_task_mirrors_a_notebook_run_on_a_real_worker(world, w
     assert run.external and run.status == "FINISHED"
     assert run.params == {"alpha": "0.5"} and run.metrics["rmse"] == pytest.approx(1 / 3)
     assert run.experiment.project == world.alpha
+
+
+def test_the_table_shows_task_metrics_before_bookkeeping():
+    from apps.experiments.selectors.runs import metric_keys
+
+    run = Run(metrics={"best_epoch": 3, "zeta": 1, "f1": 0.5, "resources/wall": 2, "accuracy": 1})
+    other = Run(metrics={"zeta": 2})
+    assert metric_keys([run, other]) == ["zeta", "accuracy", "f1", "best_epoch", "resources/wall"]

@@ -101,13 +101,25 @@ def run_search(*, user: AbstractBaseUser, filters: RunFilters) -> QuerySet[Run]:
     return runs.order_by(*ordering_expression(filters.ordering))
 
 
+# The task metrics come first in the table; the trainer's bookkeeping numbers last.
+FIRST_METRICS = ("accuracy", "f1", "roc_auc", "log_loss", "rmse", "mae", "r2", "val_loss")
+LAST_METRICS = ("best_epoch", "best_val_loss", "epochs_run")
+
+
 def metric_keys(runs: list[Run]) -> list[str]:
-    """Metric names of these runs, the most common first (the table's columns)."""
+    """Metric names of these runs (the table's columns): the most common first, task metrics
+    before others, bookkeeping and resources last."""
     counts: dict[str, int] = {}
     for run in runs:
         for key in run.metrics:
             counts[key] = counts.get(key, 0) + 1
-    return sorted(counts, key=lambda k: (-counts[k], k.startswith("resources/"), k))
+
+    def rank(key: str) -> tuple:
+        late = key in LAST_METRICS or key.startswith("resources/")
+        first = FIRST_METRICS.index(key) if key in FIRST_METRICS else len(FIRST_METRICS)
+        return (late, -counts[key], first, key)
+
+    return sorted(counts, key=rank)
 
 
 def metric_histories(runs: list[Run], keys: list[str]) -> dict[int, dict[str, list]]:
