@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.datasets",
     "apps.experiments",
     "apps.registry",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [

@@ -8,10 +8,14 @@ urlpatterns = [
     path("api/v1/", include("apps.datasets.api.urls")),
     path("api/v1/", include("apps.experiments.api.urls")),
     path("api/v1/", include("apps.registry.api.urls")),
+    path("api/v1/", include("apps.notifications.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.datasets.urls")),
     path("", include("apps.experiments.urls")),
+    path("", include("apps.registry.urls_models")),
+    path("", include("apps.registry.urls_promotions")),
+    path("", include("apps.notifications.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -9,6 +9,8 @@ from apps.core.models.jobs import ACTIVE_STATUSES
 
 SECTIONS = {
     "models": ("Models", "Registered models, versions and promotion requests will live here."),
+    "reviews": ("Reviews", "Promotion requests waiting for your review will be listed here."),
+    "inbox": ("Inbox", "Requests to review and decisions on your requests will arrive here."),
     "deployments": ("Deployments", "Deployments, revisions and traffic will be shown here."),
     "monitoring": ("Monitoring", "Drift reports and alerts will be shown here."),
 }

@@ -1,6 +1,28 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+
+# Sections of a model card (per registered model and per version), in display order.
+CARD_SECTIONS = {
+    "description": "Description",
+    "intended_use": "Intended use",
+    "limitations": "Limitations",
+    "training_data": "Training data",
+    "evaluation": "Evaluation",
+    "ethical_considerations": "Ethical considerations",
+}
+
+
+class Stage(models.TextChoices):
+    """A version's place in the lifecycle. It changes only through an approved promotion
+    request (none → staging → production), or by being replaced: a staging champion goes back
+    to none, a production champion to archived."""
+
+    NONE = "none", "None"
+    STAGING = "staging", "Staging"
+    PRODUCTION = "production", "Production"
+    ARCHIVED = "archived", "Archived"
 
 
 class RegisteredModel(models.Model):
@@ -14,6 +36,7 @@ class RegisteredModel(models.Model):
     )
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    card = models.JSONField(default=dict, blank=True, help_text="Markdown per card section.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -49,6 +72,12 @@ class ModelVersion(models.Model):
     )
     metrics = models.JSONField(default=dict, blank=True)
     signature = models.JSONField(default=dict, blank=True)
+    card = models.JSONField(default=dict, blank=True, help_text="Markdown per card section.")
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NONE)
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    stage_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -56,6 +85,13 @@ class ModelVersion(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["registered_model", "version"], name="uniq_model_version"
+            ),
+            # One champion per stage: the promotion moves the previous one out in the same
+            # transaction, and the database refuses anything else.
+            models.UniqueConstraint(
+                fields=["registered_model", "stage"],
+                condition=models.Q(stage__in=["staging", "production"]),
+                name="uniq_model_stage_champion",
             ),
         ]
 

@@ -1,0 +1,1 @@
+"""Reads of the registry, narrowed to the caller's projects."""
