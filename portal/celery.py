@@ -70,6 +70,23 @@ def _configure(app: Celery) -> None:
                 "schedule": float(settings.JOB_REAP_INTERVAL_SECONDS),
                 "options": {"queue": "default", "expires": settings.JOB_REAP_INTERVAL_SECONDS},
             },
+            "expire-promotions": {
+                "task": "registry.expire_promotions",
+                "schedule": 300.0,
+                "options": {"queue": "default", "expires": 300},
+            },
+            # Approved promotions whose MLflow alias is not set yet (MLflow was down).
+            "reconcile-mlflow-registry": {
+                "task": "registry.reconcile_mlflow",
+                "schedule": 120.0,
+                "options": {"queue": "default", "expires": 120},
+            },
+            # Webhook deliveries whose retry message was lost are sent again.
+            "resend-due-webhooks": {
+                "task": "notifications.resend_due_webhooks",
+                "schedule": float(settings.JOB_REAP_INTERVAL_SECONDS),
+                "options": {"queue": "default", "expires": settings.JOB_REAP_INTERVAL_SECONDS},
+            },
             "sync-mlflow-runs-full": {
                 "task": "experiments.sync_runs",
                 "schedule": float(settings.RUNS_FULL_SYNC_INTERVAL_SECONDS),

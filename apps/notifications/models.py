@@ -4,6 +4,7 @@ project, each delivery and each of its attempts recorded."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 
 # Events a webhook may subscribe to (the promotion workflow's; later apps add theirs).
@@ -14,6 +15,11 @@ EVENTS = {
     "promotion.promoted": "A model version entered a stage",
     "promotion.expired": "A promotion request expired",
 }
+# Sent by "send a test event" to one webhook, whatever it subscribes to.
+TEST_EVENT = "webhook.test"
+
+# ftp:, file:, javascript: and the like are never fetched by the delivery task.
+http_url = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
 
 
 class InboxItem(models.Model):
@@ -44,7 +50,7 @@ class InboxItem(models.Model):
 
 class Webhook(models.Model):
     project = models.ForeignKey("core.Project", on_delete=models.CASCADE, related_name="webhooks")
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[http_url])
     secret = models.CharField(max_length=200, help_text="Signs each payload (HMAC-SHA256).")
     events = models.JSONField(default=list, help_text="Event names; empty means all.")
     active = models.BooleanField(default=True)
@@ -59,6 +65,14 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return f"{self.project.slug} → {self.url}"
 
+    @property
+    def secret_hint(self) -> str:
+        """Enough to tell secrets apart, never enough to sign with."""
+        return f"…{self.secret[-4:]}" if len(self.secret) >= 12 else "…"
+
+    def wants(self, event: str) -> bool:
+        return self.active and (not self.events or event in self.events)
+
 
 class DeliveryStatus(models.TextChoices):
     """pending → succeeded | failed (after the last retry); a pending one may be retrying."""
@@ -69,7 +83,12 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    """One event sent to one webhook: the payload as signed, and where its attempts stand."""
+    """One event sent to one webhook: the payload as signed, and where its attempts stand.
+
+    `attempts` counts attempts started; `next_attempt_at` is when the next one may start. A
+    worker claims an attempt by moving both forward in one conditional UPDATE (the lease covers
+    the request in flight), so two workers never send the same attempt.
+    """
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=100)
@@ -84,6 +103,14 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweeper's scan for deliveries whose retry message was lost.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="webhook_delivery_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook.url} ({self.status})"

@@ -6,9 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import NotFound
 
 from apps.core.models import Project
+from apps.core.services.audit import audit_record
 from apps.notifications.models import InboxItem
+from apps.notifications.webhooks import webhooks_dispatch
+
+__all__ = ["inbox_mark_all_read", "inbox_mark_read", "notify", "webhooks_dispatch"]
 
 
 def notify(
@@ -38,8 +45,32 @@ def notify(
     webhooks_dispatch(event=event, project=project, payload=payload)
 
 
-def webhooks_dispatch(*, event: str, project: Project, payload: dict) -> None:
-    """Create a delivery per active webhook of `project` subscribed to `event`, each sent by
-    a Celery task on commit."""
-    # The webhook side is built in apps.notifications.webhooks; until then nothing is sent.
-    return None
+def inbox_mark_read(*, user: AbstractBaseUser, item: InboxItem) -> InboxItem:
+    """Mark one of `user`'s own items read (the caller looked it up among theirs)."""
+    if item.user_id != user.pk:
+        raise NotFound("Not found.")
+    if item.read_at is not None:
+        return item
+    with transaction.atomic():
+        # Compare-and-set: a second click (or tab) neither moves the time nor audits twice.
+        now = timezone.now()
+        if InboxItem.objects.filter(pk=item.pk, read_at=None).update(read_at=now):
+            item.read_at = now
+            audit_record(actor=user, action="inbox.read", obj=item, project=item.project)
+        else:
+            item.refresh_from_db(fields=["read_at"])
+    return item
+
+
+def inbox_mark_all_read(*, user: AbstractBaseUser) -> int:
+    """Mark every unread item of `user` read; returns how many were unread."""
+    with transaction.atomic():
+        count = InboxItem.objects.filter(user=user, read_at=None).update(read_at=timezone.now())
+        if count:
+            audit_record(
+                actor=user,
+                action="inbox.read_all",
+                object_type="notifications.inboxitem",
+                changes={"count": count},
+            )
+    return count

@@ -2,8 +2,14 @@
 
 from django.urls import path
 
-from apps.core.views import pages
+from apps.registry.views import models, versions
 
 urlpatterns = [
-    path("models/", pages.section, {"name": "models"}, name="models"),
+    path("models/", models.model_list, name="models"),
+    path("models/compare/", versions.model_compare, name="model-compare"),
+    path("models/versions/<int:pk>/", versions.version_detail, name="model-version"),
+    path("models/versions/<int:pk>/card/", versions.version_card_edit, name="model-version-card"),
+    path("models/<int:pk>/", models.model_detail, name="model"),
+    path("models/<int:pk>/card/", models.model_card_edit, name="model-card"),
+    path("models/<int:pk>/policies/<slug:stage>/", models.model_policy_edit, name="model-policy"),
 ]
