@@ -46,16 +46,16 @@ def test_model_page_and_compare(world, live_server, page, model_version_factory)
     expect(page.locator('[data-section="description"]')).to_contain_text(
         "<script>alert(1)</script>"
     )
-    if os.environ.get("SHOTS"):
-        page.screenshot(path=os.path.join(os.environ["SHOTS"], "model.png"), full_page=True)
+    if os.environ.get("SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOTS"], "model.png"), full_page=True)
     page.click("#compare-button")  # v1 as A, v2 as B by default
     expect(page.locator("#version-chart .main-svg").first).to_be_visible()
     expect(page.locator('tr[data-input="colour"][data-state="only_a"]')).to_have_count(1)
     expect(page.locator('tr[data-input="x2"][data-state="changed"]')).to_have_count(1)
-    if os.environ.get("SHOTS"):
-        page.screenshot(path=os.path.join(os.environ["SHOTS"], "compare.png"), full_page=True)
+    if os.environ.get("SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOTS"], "compare.png"), full_page=True)
     page.goto(live_server.url + f"/models/versions/{v2.pk}/")
     expect(page.locator("#lineage")).to_contain_text("validation passed")
-    if os.environ.get("SHOTS"):
-        page.screenshot(path=os.path.join(os.environ["SHOTS"], "version.png"), full_page=True)
+    if os.environ.get("SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOTS"], "version.png"), full_page=True)
     assert dialogs == []

@@ -13,7 +13,13 @@ from tests.registry.conftest import model_version_factory  # noqa: F401
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_reviewer_approves_from_the_queue(world, live_server, page, model_version_factory):  # noqa: F811
+def test_reviewer_approves_from_the_queue(
+    world,
+    live_server,
+    page,
+    tmp_path,
+    model_version_factory,  # noqa: F811
+):
     from playwright.sync_api import expect
 
     model_version_factory(stage="staging", metrics={"accuracy": 0.88, "f1": 0.8})
@@ -29,11 +35,11 @@ def test_reviewer_approves_from_the_queue(world, live_server, page, model_versio
     page.click("button[type=submit]")
     page.goto(live_server.url + "/reviews/")
     expect(page.locator("#to-review tbody tr")).to_have_count(1)
-    page.screenshot(path="/tmp/shots/reviews.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "reviews.png"), full_page=True)
     page.click(f'#to-review a[href="/promotions/{request.pk}/"]')
     expect(page.locator("#promotion-chart .main-svg").first).to_be_visible()
     expect(page.locator("tr[data-gate]")).to_have_count(5)
-    page.screenshot(path="/tmp/shots/promotion.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "promotion.png"), full_page=True)
     page.fill("#review-comment", "Good to go")
     page.click("#decide button.primary")
     expect(page.locator("#request-status")).to_have_text("approved")
