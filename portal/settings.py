@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.experiments",
     "apps.registry",
     "apps.notifications",
+    "apps.deployments",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/v1/", include("apps.experiments.api.urls")),
     path("api/v1/", include("apps.registry.api.urls")),
     path("api/v1/", include("apps.notifications.api.urls")),
+    path("api/v1/", include("apps.deployments.api.urls")),
+    path("serve/", include("apps.deployments.serving.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.datasets.urls")),
@@ -16,6 +18,7 @@ urlpatterns = [
     path("", include("apps.registry.urls_models")),
     path("", include("apps.registry.urls_promotions")),
     path("", include("apps.notifications.urls")),
+    path("", include("apps.deployments.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -23,6 +23,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     *[
         path(f"{name}/", pages.section, {"name": name}, name=name)
-        for name in ("deployments", "monitoring")
+        for name in ("monitoring",)
     ],
 ]

@@ -1,0 +1,3 @@
+"""The data plane: `/serve/<slug>/predict`."""
+
+urlpatterns: list = []
