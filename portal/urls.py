@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("apps.registry.api.urls")),
     path("api/v1/", include("apps.notifications.api.urls")),
     path("api/v1/", include("apps.deployments.api.urls")),
+    path("api/v1/", include("apps.lineage.api.urls")),
     path("serve/", include("apps.deployments.serving.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -46,6 +46,22 @@ class PolicyForm(forms.Form):
     expiry_days = forms.IntegerField(
         min_value=1, max_value=90, label="Open requests expire after (days)"
     )
+    deploy_strategy = forms.ChoiceField(
+        choices=[("direct", "Direct: all traffic"), ("canary", "Canary beside the current one")],
+        label="On approval, deploy",
+        required=False,
+    )
+    canary_percent = forms.IntegerField(
+        min_value=1, max_value=99, label="Canary traffic (%)", required=False
+    )
+
+    # Forms posted before these fields existed (and scripts) leave them out: the defaults apply.
+    def clean_deploy_strategy(self) -> str:
+        return self.cleaned_data.get("deploy_strategy") or "direct"
+
+    def clean_canary_percent(self) -> int:
+        value = self.cleaned_data.get("canary_percent")
+        return 10 if value is None else value
 
     @classmethod
     def for_policy(
@@ -61,6 +77,8 @@ class PolicyForm(forms.Form):
             "tolerance": policy.tolerance,
             "require_validation": policy.require_validation,
             "expiry_days": policy.expiry_days,
+            "deploy_strategy": policy.deploy_strategy,
+            "canary_percent": policy.canary_percent,
         }
         return cls(data, initial=initial, prefix=policy.stage)
 

@@ -20,6 +20,8 @@ GOOD = {
     "tolerance": 0.02,
     "require_validation": False,
     "expiry_days": 14,
+    "deploy_strategy": "canary",
+    "canary_percent": 20,
 }
 
 
@@ -83,6 +85,8 @@ def test_policy_edit_needs_admin(world, api, model_version_factory):
         ("tolerance", -0.1),
         ("expiry_days", 0),
         ("expiry_days", 91),
+        ("deploy_strategy", "blue_green"),
+        ("canary_percent", 100),
         ("floor", "high"),
         ("primary_metric", "m" * 101),
         ("require_validation", "maybe"),

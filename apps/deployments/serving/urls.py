@@ -1,3 +1,9 @@
 """The data plane: `/serve/<slug>/predict`."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.deployments.serving import views
+
+urlpatterns = [
+    path("<slug:slug>/predict", views.predict, name="serve-predict"),
+]

@@ -99,6 +99,8 @@ class PolicySerializer(serializers.Serializer):
     tolerance = serializers.FloatField(read_only=True)
     require_validation = serializers.BooleanField(read_only=True)
     expiry_days = serializers.IntegerField(read_only=True)
+    deploy_strategy = serializers.CharField(read_only=True)
+    canary_percent = serializers.IntegerField(read_only=True)
     stored = serializers.BooleanField(
         read_only=True, help_text="False: nobody has edited it, these are the defaults."
     )
@@ -122,6 +124,11 @@ class PolicyInputSerializer(serializers.Serializer):
     tolerance = serializers.FloatField(required=False, default=0.01, min_value=0, max_value=1e12)
     require_validation = serializers.BooleanField(required=False, default=True)
     expiry_days = serializers.IntegerField(required=False, default=7, min_value=1, max_value=90)
+    deploy_strategy = serializers.ChoiceField(
+        choices=[("direct", "Direct"), ("canary", "Canary")], required=False, default="direct",
+        help_text="On approval, deploy the version directly or as a canary beside the current one.",
+    )  # fmt: skip
+    canary_percent = serializers.IntegerField(required=False, default=10, min_value=1, max_value=99)
 
 
 class VersionMetricRowSerializer(serializers.Serializer):

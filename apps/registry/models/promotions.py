@@ -36,6 +36,13 @@ class PromotionPolicy(models.Model):
         default=True, help_text="The dataset version must have passed its validation rules."
     )
     expiry_days = models.PositiveSmallIntegerField(default=7)
+    deploy_strategy = models.CharField(
+        max_length=10, choices=[("direct", "Direct"), ("canary", "Canary")], default="direct",
+        help_text="How an approved version reaches the stage's deployment.",
+    )  # fmt: skip
+    canary_percent = models.PositiveSmallIntegerField(
+        default=10, help_text="The candidate's share of traffic when deployed as a canary."
+    )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -27,6 +27,8 @@ class Policy:
     tolerance: float
     require_validation: bool
     expiry_days: int
+    deploy_strategy: str  # "direct" or "canary": how an approval reaches the deployment
+    canary_percent: int
     stored: bool  # False: nobody has edited it, these are the defaults
 
 
@@ -57,6 +59,8 @@ def policy_for(model: RegisteredModel, stage: str, *, task: str = "") -> Policy:
         tolerance=row.tolerance,
         require_validation=row.require_validation,
         expiry_days=row.expiry_days,
+        deploy_strategy=row.deploy_strategy,
+        canary_percent=row.canary_percent,
         stored=stored,
     )
 

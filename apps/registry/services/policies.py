@@ -18,6 +18,8 @@ POLICY_FIELDS = (
     "tolerance",
     "require_validation",
     "expiry_days",
+    "deploy_strategy",
+    "canary_percent",
 )
 
 
@@ -33,6 +35,8 @@ def policy_update(
     tolerance: float = 0.01,
     require_validation: bool = True,
     expiry_days: int = 7,
+    deploy_strategy: str = "direct",
+    canary_percent: int = 10,
 ) -> PromotionPolicy:
     """Store the whole policy for one stage (values not given take the defaults). Requests
     already open keep the approvals they were created with."""
@@ -46,6 +50,8 @@ def policy_update(
         "tolerance": tolerance,
         "require_validation": require_validation,
         "expiry_days": expiry_days,
+        "deploy_strategy": deploy_strategy,
+        "canary_percent": canary_percent,
     }
     with transaction.atomic():
         # get_or_create survives two admins saving a model's first policy at once.

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.services.audit import audit_record
+from apps.deployments.services.actions import deployment_revision_for_promotion
 from apps.notifications.services import notify
 from apps.registry.models import ModelVersion, PromotionRequest, RequestStatus, Stage, StageChange
 from apps.registry.services.promotion_messages import _title, request_payload, request_url
@@ -45,6 +46,7 @@ def _promote(*, actor: AbstractBaseUser, request: PromotionRequest) -> None:
     request.decided_at = now
     request.champion = champion
     request.save(update_fields=["status", "decided_at", "champion"])
+    deployment_revision_for_promotion(actor=actor, request=request)
     audit_record(
         actor=actor, action="promotion.approve", obj=request, project=project,
         changes={"status": {"from": RequestStatus.PENDING, "to": RequestStatus.APPROVED},

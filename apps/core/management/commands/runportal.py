@@ -31,7 +31,7 @@ class Command(BaseCommand):
         python = sys.executable
         web = [
             python, "-m", "gunicorn", "portal.wsgi:application",
-            "--bind", f"{host}:{port}",
+            "-c", str(settings.BASE_DIR / "portal/gunicorn_conf.py"), "--bind", f"{host}:{port}",
             "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
             "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "10",
         ]  # fmt: skip

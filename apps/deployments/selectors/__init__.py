@@ -1,0 +1,1 @@
+"""Reads of the deployments app (`serving.py` belongs to the data plane)."""

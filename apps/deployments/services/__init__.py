@@ -1,0 +1,1 @@
+"""Writes of the deployments control plane: deployments, revisions, serving tokens."""

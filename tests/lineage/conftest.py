@@ -1,0 +1,1 @@
+from tests.registry.conftest import model_version_factory  # noqa: F401
