@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from django import forms
 from django.http import QueryDict
+from rest_framework.exceptions import ValidationError
 
 from apps.experiments.models import RunStatus
 from apps.experiments.selectors.runs import DEFAULT_ORDERING, PLAIN_ORDERINGS, RunFilters
 
 MAX_KEY = 250
 MAX_PARAM_FILTERS = 10
+MAX_COMPARE = 10
 
 
 def _no_nul(value: str) -> None:
@@ -37,10 +39,6 @@ class RunFilterForm(forms.Form):
     def __init__(self, data: QueryDict, *args, **kwargs) -> None:
         super().__init__(data, *args, **kwargs)
         self._params_raw = data.getlist("param") if hasattr(data, "getlist") else []
-
-    def clean_external(self) -> bool | None:
-        # NullBooleanField reads "true"/"false"/"1"/"0"; anything else means "either".
-        return self.cleaned_data.get("external")
 
     def clean_param(self) -> dict[str, str]:
         raw = [p for p in self._params_raw if p]
@@ -84,3 +82,18 @@ class RunFilterForm(forms.Form):
             search=data.get("search") or "",
             ordering=data.get("ordering") or DEFAULT_ORDERING,
         )
+
+
+def parse_ids(raw: list[str]) -> list[int]:
+    ids: list[int] = []
+    for part in ",".join(raw).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or not 0 < int(part) < 2**31:
+            raise ValidationError({"ids": [f"'{part[:20]}' is not a run id."]})
+        if int(part) not in ids:
+            ids.append(int(part))
+    if not 2 <= len(ids) <= MAX_COMPARE:
+        raise ValidationError({"ids": [f"Pick 2 to {MAX_COMPARE} runs; got {len(ids)}."]})
+    return ids

@@ -12,12 +12,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.api.base import ProjectScopedViewSet
-from apps.experiments.filters import RunFilterForm
+from apps.experiments.filters import RunFilterForm, parse_ids
 from apps.experiments.models import Run, RunStatus
 from apps.experiments.selectors import runs as selectors
+from apps.experiments.selectors.runs import compare_table
 from apps.experiments.services.runs import runs_sync
-
-MAX_COMPARE = 10
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -96,38 +95,6 @@ FILTER_PARAMETERS = [
         "params.NAME; a leading - sorts descending. Runs without the value come last.",
     ),
 ]  # fmt: skip
-
-
-def _lower_is_better(name: str) -> bool:
-    return any(word in name.lower() for word in ("loss", "rmse", "mae", "error", "seconds"))
-
-
-def compare_table(runs: list[Run], attribute: str, *, best: bool = False) -> dict:
-    keys = sorted({k for run in runs for k in getattr(run, attribute)})
-    table = {}
-    for key in keys:
-        values = [getattr(run, attribute).get(key) for run in runs]
-        row = {"values": values, "differs": len({repr(v) for v in values}) > 1}
-        numbers = [(v, i) for i, v in enumerate(values) if isinstance(v, int | float)]
-        if best and numbers and row["differs"]:
-            row["best"] = (min if _lower_is_better(key) else max)(numbers)[1]
-        table[key] = row
-    return table
-
-
-def parse_ids(raw: list[str]) -> list[int]:
-    ids: list[int] = []
-    for part in ",".join(raw).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit() or not 0 < int(part) < 2**31:
-            raise ValidationError({"ids": [f"'{part[:20]}' is not a run id."]})
-        if int(part) not in ids:
-            ids.append(int(part))
-    if not 2 <= len(ids) <= MAX_COMPARE:
-        raise ValidationError({"ids": [f"Pick 2 to {MAX_COMPARE} runs; got {len(ids)}."]})
-    return ids
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScopedViewSet):

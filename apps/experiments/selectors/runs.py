@@ -140,3 +140,20 @@ def metric_histories(runs: list[Run], keys: list[str]) -> dict[int, dict[str, li
     except Exception:
         log.exception("could not read metric histories from MLflow")
     return out
+
+
+def _lower_is_better(name: str) -> bool:
+    return any(word in name.lower() for word in ("loss", "rmse", "mae", "error", "seconds"))
+
+
+def compare_table(runs: list[Run], attribute: str, *, best: bool = False) -> dict:
+    keys = sorted({k for run in runs for k in getattr(run, attribute)})
+    table = {}
+    for key in keys:
+        values = [getattr(run, attribute).get(key) for run in runs]
+        row = {"values": values, "differs": len({repr(v) for v in values}) > 1}
+        numbers = [(v, i) for i, v in enumerate(values) if isinstance(v, int | float)]
+        if best and numbers and row["differs"]:
+            row["best"] = (min if _lower_is_better(key) else max)(numbers)[1]
+        table[key] = row
+    return table

@@ -16,11 +16,10 @@ from rest_framework.exceptions import ValidationError
 
 from apps.core import selectors as core_selectors
 from apps.datasets.selectors import dataset_list
-from apps.experiments.api.runs import compare_table, parse_ids
-from apps.experiments.filters import RunFilterForm
+from apps.experiments.filters import RunFilterForm, parse_ids
 from apps.experiments.models import RunStatus
 from apps.experiments.selectors import runs as selectors
-from apps.experiments.selectors.runs import RunFilters
+from apps.experiments.selectors.runs import RunFilters, compare_table
 from apps.experiments.services.runs import runs_sync
 
 PAGE_SIZE = 50
