@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.registry",
     "apps.notifications",
     "apps.deployments",
+    "apps.monitoring",
     "apps.lineage",
 ]
 

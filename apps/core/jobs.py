@@ -92,6 +92,22 @@ def get_job_kind(name: str) -> JobKind | None:
     return _REGISTRY.get(name)
 
 
+_END_HOOKS: dict[str, list[OnEnd]] = {}
+
+
+def add_job_end_hook(kind: str, hook: OnEnd) -> None:
+    """Another app reacts to every terminal move of a kind it does not own (monitoring to a
+    training job or a dataset version ending), called like `on_end`, after it. Registering
+    the same function twice keeps one."""
+    hooks = _END_HOOKS.setdefault(kind, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def job_end_hooks(kind: str) -> list[OnEnd]:
+    return list(_END_HOOKS.get(kind, ()))
+
+
 def job_kinds(*, user_launchable: bool | None = None) -> list[JobKind]:
     kinds = sorted(_REGISTRY.values(), key=lambda k: k.name)
     if user_launchable is None:

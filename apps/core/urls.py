@@ -21,5 +21,4 @@ urlpatterns = [
     path("projects/<slug:slug>/worker-check/", projects.worker_check, name="worker-check"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    *[path(f"{name}/", pages.section, {"name": name}, name=name) for name in ("monitoring",)],
 ]

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.core.jobs import JobCancelled, JobContext, get_job_kind
+from apps.core.jobs import JobCancelled, JobContext, get_job_kind, job_end_hooks
 from apps.core.models import Job, JobStatus, Project
 from apps.core.models.jobs import TRANSITIONS
 from apps.core.services.audit import audit_record
@@ -39,6 +39,8 @@ def _ended(job: Job, reason: str, *, succeeded: bool = False) -> None:
         spec.on_unsuccessful_end(job, reason)
     if spec.on_end is not None:
         spec.on_end(job, reason)
+    for hook in job_end_hooks(job.kind):
+        hook(job, reason)
 
 
 def job_create(

@@ -1,0 +1,1 @@
+"""Reads of monitoring, scoped to the caller's projects."""

@@ -1,0 +1,3 @@
+"""Celery entry points of monitoring (scheduled monitor runs, scheduled retraining)."""
+
+from __future__ import annotations
