@@ -196,6 +196,13 @@ SPECTACULAR_SETTINGS = {
         "DatasetVersionStatusEnum": "apps.datasets.models.VersionStatus",
         "SweepStatusEnum": "apps.experiments.models.sweeps.SweepStatus",
         "RunStatusEnum": "apps.experiments.models.runs.RunStatus",
+        "DriftReportStatusEnum": "apps.monitoring.models.monitors.ReportStatus",
+        "DriftReportTriggerEnum": "apps.monitoring.models.monitors.ReportTrigger",
+        "AlertStatusEnum": "apps.monitoring.models.alerts.AlertStatus",
+        "AlertRuleKindEnum": "apps.monitoring.models.alerts.RuleKind",
+        "RetrainRunStatusEnum": "apps.monitoring.models.retrain.RetrainStatus",
+        "RetrainTriggerEnum": "apps.monitoring.models.retrain.RetrainTrigger",
+        "RetrainDataEnum": "apps.monitoring.models.retrain.RetrainData",
     },
 }
 

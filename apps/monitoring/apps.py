@@ -8,4 +8,4 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the drift job kind and the hooks on training and dataset jobs.
-        from apps.monitoring import jobs  # noqa: F401
+        from apps.monitoring import hooks, jobs  # noqa: F401

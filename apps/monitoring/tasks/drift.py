@@ -1,0 +1,3 @@
+"""Scheduled monitor runs."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Scheduled retraining."""
+
+from __future__ import annotations
