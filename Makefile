@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres:postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run setup install test lint services clean
+.PHONY: run setup install demo test lint services clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ setup: install
 
 run: setup
 	$(PY) manage.py runportal
+
+# The whole loop once, headless, on the same database and broker `make run` uses.
+demo: setup
+	$(PY) manage.py demo
 
 services:
 	bash scripts/ensure-services.sh

@@ -14,15 +14,20 @@ NAVIGATION = [
 ]
 
 
+# Pages that belong to a navigation entry under another URL name.
+SECTION_OF = {"alerts": "monitoring", "monitoring-deployment": "monitoring"}
+
+
 def navigation(request: HttpRequest) -> dict:
     match = getattr(request, "resolver_match", None)
     current = match.url_name if match else ""
+    current = SECTION_OF.get(current, current)
     return {"nav_items": NAVIGATION, "nav_current": current, "nav_badges": _Badges(request)}
 
 
 class _Badges:
     """Counts shown next to navigation entries, computed only when a template reads them
-    (one query each): pending reviews for the user, unread inbox items."""
+    (one query each): pending reviews for the user, unread inbox items, open alerts."""
 
     def __init__(self, request: HttpRequest) -> None:
         self.user = getattr(request, "user", None)
@@ -48,3 +53,9 @@ class _Badges:
         return self._count(
             "inbox", lambda: InboxItem.objects.filter(user=self.user, read_at=None).count()
         )
+
+    @property
+    def monitoring(self) -> int:
+        from apps.monitoring.selectors.alerts import open_alert_count
+
+        return self._count("monitoring", lambda: open_alert_count(user=self.user))

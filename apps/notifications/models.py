@@ -14,6 +14,10 @@ EVENTS = {
     "promotion.rejected": "A promotion request was rejected",
     "promotion.promoted": "A model version entered a stage",
     "promotion.expired": "A promotion request expired",
+    "alert.opened": "A monitoring alert opened",
+    "alert.resolved": "A monitoring alert resolved",
+    "retrain.requested": "A retraining opened a promotion request",
+    "retrain.failed": "A retraining failed",
 }
 # Sent by "send a test event" to one webhook, whatever it subscribes to.
 TEST_EVENT = "webhook.test"

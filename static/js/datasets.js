@@ -161,6 +161,8 @@
     }
 
     input.addEventListener("change", () => choose(input.files[0]));
+    // A file picked before this deferred script ran fired its change event unheard.
+    if (input.files.length) choose(input.files[0]);
     for (const type of ["dragenter", "dragover"]) {
       zone.addEventListener(type, (event) => {
         event.preventDefault();

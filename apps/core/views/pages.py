@@ -12,7 +12,6 @@ SECTIONS = {
     "reviews": ("Reviews", "Promotion requests waiting for your review will be listed here."),
     "inbox": ("Inbox", "Requests to review and decisions on your requests will arrive here."),
     "deployments": ("Deployments", "Deployments, revisions and traffic will be shown here."),
-    "monitoring": ("Monitoring", "Drift reports and alerts will be shown here."),
 }
 
 
