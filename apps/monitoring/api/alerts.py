@@ -6,7 +6,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -64,7 +64,8 @@ class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Project
         monitor_id = values.pop("monitor")
         monitor = monitor_list_for_rules(user=request.user).filter(pk=monitor_id).first()
         if monitor is None:
-            raise NotFound({"monitor": [f"Monitor {monitor_id} not found."]})
+            # As for every body field: what the caller cannot see does not exist (400, not 404).
+            raise ValidationError({"monitor": [f"Monitor {monitor_id} not found."]})
         self.require_project_role(monitor.project, Role.CONTRIBUTOR)
         rule = alert_rule_create(actor=request.user, monitor=monitor, **values)
         return self._answer(rule, status.HTTP_201_CREATED)

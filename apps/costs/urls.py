@@ -1,0 +1,3 @@
+"""Pages of costs and budgets."""
+
+urlpatterns: list = []
