@@ -25,12 +25,14 @@ def _configure(app: Celery) -> None:
     transport_options: dict = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
         folder = settings.BROKER_DIR
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         transport_options.update(
             data_folder_in=str(folder / "queue"),
             data_folder_out=str(folder / "queue"),
             processed_folder=str(folder / "processed"),
+            # kombu's default is ./control: routing tables would land in the working directory.
+            control_folder=str(folder / "control"),
             store_processed=False,
         )
     app.conf.update(
@@ -87,6 +89,12 @@ def _configure(app: Celery) -> None:
                 "schedule": float(settings.JOB_REAP_INTERVAL_SECONDS),
                 "options": {"queue": "default", "expires": settings.JOB_REAP_INTERVAL_SECONDS},
             },
+            # Budget alerts at 80% / 100% (also checked when a training job ends).
+            "check-budgets": {
+                "task": "costs.check_budgets",
+                "schedule": float(settings.BUDGET_CHECK_INTERVAL_SECONDS),
+                "options": {"queue": "default", "expires": settings.BUDGET_CHECK_INTERVAL_SECONDS},
+            },
             "sync-mlflow-runs-full": {
                 "task": "experiments.sync_runs",
                 "schedule": float(settings.RUNS_FULL_SYNC_INTERVAL_SECONDS),
@@ -100,3 +108,4 @@ def _configure(app: Celery) -> None:
 
 _configure(app)
 app.autodiscover_tasks()
+import apps.core.celery_signals  # noqa: E402, F401  (request ids into tasks, worker logging)

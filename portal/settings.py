@@ -7,6 +7,7 @@ MLFLOW_TRACKING_URI, ARTIFACT_ROOT and SECRET_KEY (see README.md).
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    # After whitenoise: static files are not views and would only add noise to the histogram.
+    "apps.core.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -211,12 +214,40 @@ SPECTACULAR_SETTINGS = {
 DEMO_USERNAME = env_str("DEMO_USERNAME", "admin")
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "portal-demo")
 
+# --- observability ---------------------------------------------------------------------------
+# /metrics answers a scraper that sends `Authorization: Bearer METRICS_TOKEN` (empty: no token
+# accepted) or connects from one of METRICS_ALLOWED_NETWORKS (CIDRs; the peer address, so behind
+# a proxy use the token). Database figures cover the last METRICS_WINDOW_SECONDS.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from _exc
+METRICS_WINDOW_SECONDS = env_int("METRICS_WINDOW_SECONDS", 3600, minimum=60)
+METRICS_QUEUE_TIMEOUT_SECONDS = env_float("METRICS_QUEUE_TIMEOUT_SECONDS", 1.0, minimum=0.05)
+# plain: one readable line per record (the default, for `make run`); json: one JSON object per
+# line for log collectors. Both carry the request id, in web and worker processes alike.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -224,3 +255,12 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+
+# --- costs ---
+# Budgets and cost reports are in this currency; the hourly rates above are assumed to be too.
+COST_CURRENCY = env_str("COST_CURRENCY", "USD")
+# Serving cost: each deployment runs this many serving processes at this rate per hour while it
+# exists. 0 means "not configured": serving costs nothing and cost per 1,000 predictions is unknown.
+SERVING_COST_PER_HOUR = env_float("SERVING_COST_PER_HOUR", 0.0, minimum=0)
+SERVING_PROCESSES_PER_DEPLOYMENT = env_int("SERVING_PROCESSES_PER_DEPLOYMENT", 1, minimum=1)
+BUDGET_CHECK_INTERVAL_SECONDS = env_int("BUDGET_CHECK_INTERVAL_SECONDS", 600, minimum=10)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("apps.deployments.urls")),
     path("", include("apps.monitoring.urls")),
     path("", include("apps.costs.urls")),
+    path("", include("apps.lineage.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -10,6 +10,7 @@ NAVIGATION = [
     ("reviews", "Reviews"),
     ("deployments", "Deployments"),
     ("monitoring", "Monitoring"),
+    ("costs", "Costs"),
     ("audit", "Audit"),
 ]
 

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.core import health
+from apps.core.observability import views as metrics_views
 from apps.core.views import audit, pages, projects
 
 urlpatterns = [
@@ -21,4 +22,5 @@ urlpatterns = [
     path("projects/<slug:slug>/worker-check/", projects.worker_check, name="worker-check"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
 ]

@@ -18,6 +18,9 @@ EVENTS = {
     "alert.resolved": "A monitoring alert resolved",
     "retrain.requested": "A retraining opened a promotion request",
     "retrain.failed": "A retraining failed",
+    "budget.warning": "A project reached 80% of its monthly budget",
+    "budget.exceeded": "A project reached 100% of its monthly budget",
+    "lineage.review_requested": "A review of the models depending on some data was requested",
 }
 # Sent by "send a test event" to one webhook, whatever it subscribes to.
 TEST_EVENT = "webhook.test"

@@ -42,9 +42,12 @@ def test_upstream_from_a_deployment_reaches_the_dataset_version(world, api, mode
     rev = f"deployment_revision:{deployment.current_revision_id}"
     assert types["dataset_version"] == {dv} and types["training_job"] == {tj}
     assert types["model_version"] == {mv} and types["deployment_revision"] == {rev}
+    ds = f"dataset:{version.dataset_version.dataset_id}"
+    assert types["dataset"] == {ds}
     edges = {(e["source"], e["target"], e["relation"]) for e in body["edges"]}
-    assert edges == {(dv, tj, "trained"), (tj, mv, "produced"), (mv, rev, "stable"),
-                     (rev, f"deployment:{deployment.pk}", "revision_of")}  # fmt: skip
+    dep = f"deployment:{deployment.pk}"
+    assert edges == {(ds, dv, "version"), (dv, tj, "trained"), (tj, mv, "produced"),
+                     (mv, rev, "stable"), (rev, dep, "revision_of")}  # fmt: skip
     node = next(n for n in body["nodes"] if n["type"] == "deployment")
     assert node["status"] == "live" and node["url"] == "/deployments/churn-staging/"
 
@@ -68,7 +71,8 @@ def test_downstream_from_a_dataset_version_reaches_live_deployments(
     assert "dataset_version" in types and len(types["training_job"]) == 2
     both = api(world.users["vera"]).get(URL, {"node": f"model_version:{v1.pk}"}).json()
     assert {n["type"] for n in both["nodes"]} == {
-        "dataset_version", "training_job", "model_version", "deployment_revision", "deployment"
+        "dataset", "dataset_version", "training_job", "model_version", "deployment_revision",
+        "deployment",
     }  # fmt: skip
     assert f"model_version:{v2.pk}" not in _types(both)["model_version"]  # a sibling, not lineage
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.core import selectors
+from apps.core.dashboard import dashboard as build_dashboard
 from apps.core.models.jobs import ACTIVE_STATUSES
 
 SECTIONS = {
@@ -17,14 +20,18 @@ SECTIONS = {
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    memberships = selectors.user_memberships(user=request.user)
-    jobs = selectors.job_list(user=request.user)[:10]
-    events = selectors.audit_event_list(user=request.user)[:10]
-    return render(
-        request,
-        "core/dashboard.html",
-        {"memberships": memberships, "jobs": jobs, "events": events},
-    )
+    """The home page: all the user's projects, or one with ?project=SLUG (404 if not theirs)."""
+    slug = request.GET.get("project", "").strip()
+    board = build_dashboard(user=request.user, project_slug=slug)
+    poll_query = urlencode({"project": board.selected.slug}) if board.selected else ""
+    context = {
+        "board": board,
+        "jobs": board.jobs,
+        "poll": any(job.status in ACTIVE_STATUSES for job in board.jobs),
+        "poll_query": poll_query,
+        "events": board.events,
+    }
+    return render(request, "core/dashboard.html", context)
 
 
 @login_required

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
@@ -185,12 +184,10 @@ def training_job_record_epoch(
 
 
 def _cost(resources: dict) -> Decimal:
-    rate = (
-        settings.COST_PER_HOUR_CUDA
-        if resources.get("device") == "cuda"
-        else (settings.COST_PER_HOUR_CPU)
-    )
-    return Decimal(str(round((resources.get("wall_seconds") or 0) / 3600 * rate, 4)))
+    # The admin-editable rate table; devices without a row keep the COST_PER_HOUR_* settings.
+    from apps.costs.rates import training_cost
+
+    return training_cost(resources)
 
 
 @transaction.atomic
