@@ -124,13 +124,9 @@ print(json.dumps({"deployment": deployment.pk, "revision": deployment.current_re
 
 def prepare_database() -> dict:
     """The bench database, migrated, with one deployment, its monitor and a drift report row."""
-    import psycopg
+    from bench.common import ensure_database
 
-    base, name = DB_URL.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(DB_URL)
     manage = [sys.executable, str(ROOT / "manage.py")]
     # No system checks: the bench needs the tables, not every app's URLs to import.
     migrate = [*manage, "migrate", "-v", "0", "--skip-checks"]

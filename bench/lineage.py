@@ -35,24 +35,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402
+
 DEFAULT_DB = "postgresql://postgres:postgres@127.0.0.1:5432/portal_bench_lineage"
 FLOOR = 5.0
 SLUG = "bench-lineage"
 HOT_CHILDREN = 125  # x4 kinds (job, version, revision, deployment) = 500 descendants
 LONG_REVISIONS = 12
-
-
-def _ensure_database(url: str, *, fresh: bool) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -175,7 +164,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("VAR_DIR", str(Path(tempfile.gettempdir()) / "portal-bench-var"))
-    _ensure_database(url, fresh=args.fresh)
+    ensure_database(url, fresh=args.fresh)
 
     import django
 

@@ -35,22 +35,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402
+
 PG = "postgres:postgres@127.0.0.1:5432"
 EXPERIMENT = "bench/runs"
 SORT_METRIC = "m07"
 FLOOR = 1.0
-
-
-def _ensure_database(name: str, *, fresh: bool) -> None:
-    import psycopg
-
-    with psycopg.connect(f"postgresql://{PG}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _store_uri(kind: str, fresh: bool) -> str:
@@ -59,7 +49,7 @@ def _store_uri(kind: str, fresh: bool) -> str:
         if fresh and path.exists():
             path.unlink()
         return f"sqlite:///{path}"
-    _ensure_database("portal_bench_mlflow", fresh=fresh)
+    ensure_database(f"postgresql://{PG}/portal_bench_mlflow", fresh=fresh)
     return f"postgresql+psycopg://{PG}/portal_bench_mlflow"
 
 
@@ -113,7 +103,7 @@ def main() -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("VAR_DIR", str(Path(tempfile.gettempdir()) / "portal-bench-var"))
-    _ensure_database(os.environ["DATABASE_URL"].rsplit("/", 1)[1], fresh=args.fresh)
+    ensure_database(os.environ["DATABASE_URL"], fresh=args.fresh)
 
     import django
 

@@ -74,12 +74,9 @@ def make_model(tmp: Path) -> tuple[str, dict]:
 
 def prepare_portal(env: dict, signature: dict) -> None:
     """A fresh bench database, migrated, with one deployment of bench-mlp v1."""
-    import psycopg
+    from bench.common import ensure_database
 
-    base, name = DB_URL.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(DB_URL, fresh=True)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
     script = f"""

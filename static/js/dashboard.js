@@ -93,7 +93,8 @@
       plot_bgcolor: "rgba(0,0,0,0)",
       font: { size: 11 },
       showlegend: false,
-      xaxis: { rangemode: "tozero", fixedrange: true, gridcolor: "#eef1f6",
+      // Money in plain decimals: Plotly's SI suffixes would print 0.0004 as "400µ".
+      xaxis: { rangemode: "tozero", fixedrange: true, gridcolor: "#eef1f6", tickformat: ",.3~g",
         title: { text: rows.length ? esc(rows[0].currency) : "", standoff: 4 } },
       yaxis: { type: "category", automargin: true, autorange: "reversed", fixedrange: true },
     }, CONFIG);

@@ -277,3 +277,26 @@ def test_query_count_is_the_same_for_a_small_and_a_large_graph(
     assert small_queries <= 3
     with django_assert_num_queries(small_queries):
         _graph(client, large.ids()["dataset_version"], direction="both")
+
+
+@pytest.mark.parametrize(
+    "start, directions, depth",
+    [("dataset_version", ["d"], None), ("deployment", ["u"], None),
+     ("model_version", ["d", "u"], 2), ("drift_report", ["d", "u"], None)],
+)  # fmt: skip
+def test_the_stepwise_walk_of_the_sqlite_default_finds_the_same_edges(
+    world, chain, start, directions, depth
+):
+    from apps.lineage.selectors.walk import MAX_HOPS, _walk_stepwise, walk
+
+    pk = {
+        "dataset_version": chain.version.dataset_version_id,
+        "deployment": chain.deployment.pk,
+        "model_version": chain.version.pk,
+        "drift_report": chain.report.pk,
+    }[start]
+    recursive = set(walk(kind=start, pk=pk, directions=directions, depth=depth))
+    stepwise = set(
+        _walk_stepwise(kind=start, pk=pk, directions=directions, depth=depth or MAX_HOPS)
+    )
+    assert recursive and stepwise == recursive

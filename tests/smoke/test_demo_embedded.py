@@ -29,3 +29,18 @@ def test_the_demo_closes_the_loop_on_sqlite_and_prints_each_step(tmp_path):
     assert runs == [("requested", "drift_alert")]
     assert pending == (1,)
     assert (var_dir / "demo-worker.log").stat().st_size > 0
+
+    # The pages over what the loop made answer on SQLite too (no PostgreSQL-only SQL).
+    script = (
+        "from django.test import Client\n"
+        "from django.contrib.auth import get_user_model\n"
+        "web = Client()\n"
+        "web.force_login(get_user_model().objects.get(username='admin'))\n"
+        "for path in ('/', '/monitoring/', '/monitoring/churn-loop-1-production/', '/alerts/',\n"
+        "             '/costs/', '/lineage/?node=deployment:1&direction=both',\n"
+        "             '/api/v1/lineage/?node=dataset_version:1&direction=downstream',\n"
+        "             '/api/v1/costs/', '/metrics'):\n"
+        "    print(path, web.get(path, REMOTE_ADDR='127.0.0.1').status_code)\n"
+    )
+    pages = _manage(env, "shell", "-c", script)
+    assert pages.count(" 200") == 9, pages

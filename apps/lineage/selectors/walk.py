@@ -163,6 +163,8 @@ class Step:
 def walk(*, kind: str, pk: int, directions: list[str], depth: int | None) -> list[Step]:
     """Every edge within `depth` hops of (kind, pk) in the given directions ("d", "u"),
     whoever owns the rows: the caller narrows it to what may be seen. One query."""
+    if connection.vendor != "postgresql":
+        return _walk_stepwise(kind=kind, pk=pk, directions=directions, depth=depth or MAX_HOPS)
     params = {"type": kind, "id": pk, "dirs": directions, "depth": depth or MAX_HOPS}
     with connection.cursor() as cursor:
         cursor.execute(WALK_SQL[tuple(sorted(directions))], params)
@@ -172,3 +174,35 @@ def walk(*, kind: str, pk: int, directions: list[str], depth: int | None) -> lis
         near, far = (from_kind, from_id), (kind_, id_)
         steps.append(Step(near, far, rel) if way == "d" else Step(far, near, rel))
     return steps
+
+
+def _walk_stepwise(*, kind: str, pk: int, directions: list[str], depth: int) -> list[Step]:
+    """The same walk, breadth first, for the embedded SQLite default (no LATERAL, no arrays):
+    one small query per node and relation, so its query count grows with the graph there."""
+    steps: set[Step] = set()
+    with connection.cursor() as cursor:
+        for way in directions:
+            seen = {(kind, pk)}
+            frontier = [(kind, pk)]
+            for _ in range(depth):
+                reached = []
+                for near_kind, near_id in frontier:
+                    for rel in RELATIONS:
+                        near, far, sql = (
+                            (rel.source, rel.target, rel.down)
+                            if way == "d"
+                            else (rel.target, rel.source, rel.up)
+                        )
+                        if near != near_kind:
+                            continue
+                        cursor.execute(sql.replace("w.id", "%s"), [near_id])
+                        for (far_id,) in cursor.fetchall():
+                            a, b = (near_kind, near_id), (far, int(far_id))
+                            steps.add(Step(a, b, rel.name) if way == "d" else Step(b, a, rel.name))
+                            if b not in seen:
+                                seen.add(b)
+                                reached.append(b)
+                frontier = reached
+                if not frontier:
+                    break
+    return list(steps)
