@@ -250,7 +250,16 @@ def run_loop(say: Say, *, rows: int = 1500, window: int = 400, timeout: float = 
         raise DemoError(f"an alert opened on traffic like the training data: report #{calm.pk}")
     say.detail("no alert")
 
-    say.step(7, f"Shifted traffic: {window} predictions from longer-tenure premium customers")
+    say.step(7, "New data: labelled customers of the new kind arrive as version 2 of the dataset")
+    newer = customers(rows, seed=seed) + customers(rows // 2, seed=seed + 3, shift=1.0)
+    version2 = dataset_version_upload(
+        actor=owner, dataset=dataset, upload=_upload(_csv(newer), "v2.csv")
+    )
+    _wait_job(version2.job_id, say, "processing", timeout)
+    say.detail(f"{len(newer)} rows; the retrain policy trains on the latest valid version")
+    say.link("dataset", f"/datasets/{dataset.pk}/")
+
+    say.step(8, f"Shifted traffic: {window} predictions from longer-tenure premium customers")
     _serve(deployment, token, customers(window, seed=seed + 2, shift=1.0))
     shifted = _drift(drift_run_request, owner, monitor, say, timeout)
     alert = Alert.objects.filter(monitor=monitor).first()
@@ -259,7 +268,7 @@ def run_loop(say: Say, *, rows: int = 1500, window: int = 400, timeout: float = 
     say.detail(f"alert #{alert.pk} {alert.status}: {alert.message}")
     say.link("alerts", "/alerts/")
 
-    say.step(8, "Retraining: the policy launched a job with production's template and params")
+    say.step(9, "Retraining: the policy launched a job with production's template and params")
     retrain = _wait(
         lambda: RetrainRun.objects.filter(policy=policy).exclude(status="skipped").first(),
         "the retraining run", 60,
@@ -283,7 +292,8 @@ def run_loop(say: Say, *, rows: int = 1500, window: int = 400, timeout: float = 
     say.link("review it", f"/promotions/{request.pk}/")
     say.line("\nThe loop is closed: nothing reaches staging until a reviewer approves the request.")
     return {
-        "dataset": dataset.pk, "deployment": deployment.slug, "monitor": monitor.pk,
+        "dataset": dataset.pk, "dataset_versions": [version.pk, version2.pk],
+        "deployment": deployment.slug, "monitor": monitor.pk,
         "alert": alert.pk, "retrain_run": retrain.pk, "promotion_request": request.pk,
         "reports": [calm.pk, shifted.pk],
     }  # fmt: skip

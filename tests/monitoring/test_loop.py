@@ -35,7 +35,9 @@ def test_drift_on_shifted_traffic_ends_in_a_promotion_request_nobody_approved_ye
     assert (
         run.status == "requested" and run.trigger == "drift_alert" and run.alert_id == alerts[0].pk
     )
-    # Retrained with production's template and parameters, on the model's dataset.
+    # Retrained with production's template and parameters, on the dataset's newest version.
+    assert run.dataset_version_id == made["dataset_versions"][1]
+    assert run.base_version.dataset_version_id == made["dataset_versions"][0]
     assert run.training_job.template == run.base_version.training_job.template
     assert run.training_job.params == run.base_version.training_job.params
 

@@ -15,7 +15,7 @@ def test_the_demo_closes_the_loop_on_sqlite_and_prints_each_step(tmp_path):
     out = _manage(env, "demo", "--rows", "800", "--window", "250", "--timeout", "240")
 
     steps = re.findall(r"^\[(\d)\] ", out, flags=re.MULTILINE)
-    assert steps == [str(n) for n in range(1, 9)], out
+    assert steps == [str(n) for n in range(1, 10)], out
     assert "dataset drift False" in out and "dataset drift True" in out, out
     assert re.search(r"promotion request #\d+ to staging is pending", out), out
     assert "/monitoring/churn-loop-1-production/" in out and "/alerts/" in out
