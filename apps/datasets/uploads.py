@@ -34,6 +34,11 @@ class HashedUploadedFile(UploadedFile):
         self.path = path
         self.sha256 = sha256
 
+    @classmethod
+    def from_path(cls, path: Path, name: str, content_type: str = "text/csv") -> HashedUploadedFile:
+        """A file the portal wrote itself (under storage.tmp_dir()), uploaded like a browser's."""
+        return cls(path, name, path.stat().st_size, storage.file_sha256(path), content_type)
+
     def temporary_file_path(self) -> str:
         return str(self.path)
 

@@ -8,7 +8,6 @@ through the real serving view, so the prediction log is filled the way productio
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
@@ -95,8 +94,15 @@ def _csv(rows: list[dict]) -> bytes:
 def _upload(content: bytes, name: str) -> HashedUploadedFile:
     with tempfile.NamedTemporaryFile(dir=storage.tmp_dir(), delete=False) as handle:
         handle.write(content)
-    digest = hashlib.sha256(content).hexdigest()
-    return HashedUploadedFile(Path(handle.name), name, len(content), digest, "text/csv")
+    return HashedUploadedFile.from_path(Path(handle.name), name)
+
+
+def _store(owner, dataset: Dataset, content: bytes, name: str) -> DatasetVersion:
+    upload = _upload(content, name)
+    try:
+        return dataset_version_upload(actor=owner, dataset=dataset, upload=upload)
+    finally:
+        upload.close()  # the temp file goes unless the upload moved it into the blob store
 
 
 def _wait_job(job_id: int, say: Say, what: str, timeout: float) -> Job:
@@ -200,9 +206,7 @@ def run_loop(say: Say, *, rows: int = 1500, window: int = 400, timeout: float = 
 
     say.step(2, f"Data: dataset {name}, {rows} customers, uploaded and validated")
     dataset = dataset_create(actor=owner, project=project, name=name, description="Demo loop.")
-    version = dataset_version_upload(
-        actor=owner, dataset=dataset, upload=_upload(_csv(customers(rows, seed=seed)), "v1.csv")
-    )
+    version = _store(owner, dataset, _csv(customers(rows, seed=seed)), "v1.csv")
     _wait_job(version.job_id, say, "processing", timeout)
     version = DatasetVersion.objects.get(pk=version.pk)
     say.link("dataset", f"/datasets/{dataset.pk}/")
@@ -252,9 +256,7 @@ def run_loop(say: Say, *, rows: int = 1500, window: int = 400, timeout: float = 
 
     say.step(7, "New data: labelled customers of the new kind arrive as version 2 of the dataset")
     newer = customers(rows, seed=seed) + customers(rows // 2, seed=seed + 3, shift=1.0)
-    version2 = dataset_version_upload(
-        actor=owner, dataset=dataset, upload=_upload(_csv(newer), "v2.csv")
-    )
+    version2 = _store(owner, dataset, _csv(newer), "v2.csv")
     _wait_job(version2.job_id, say, "processing", timeout)
     say.detail(f"{len(newer)} rows; the retrain policy trains on the latest valid version")
     say.link("dataset", f"/datasets/{dataset.pk}/")

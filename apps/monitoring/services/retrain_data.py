@@ -105,13 +105,7 @@ def reference_plus_labelled(
     os.close(fd)
     path = Path(name)
     combined.to_csv(path, index=False)
-    upload = HashedUploadedFile(
-        path,
-        f"{reference.dataset.name}-retrain.csv",
-        path.stat().st_size,
-        storage.file_sha256(path),
-        "text/csv",
-    )
+    upload = HashedUploadedFile.from_path(path, f"{reference.dataset.name}-retrain.csv")
     try:
         return dataset_version_upload(
             actor=actor, dataset=reference.dataset, upload=upload, note=note
